@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One command on a fresh Debian 12 machine: install every dependency, build, run the main job.
+#   ./setup.sh            install + configure + build + main job
+#   ./setup.sh --deps     install only (what CI needs before ./test.sh)
+# Extra configure flags go in DGXM_CONFIGURE (for example DGXM_CONFIGURE=--no-cuda).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+DEBIAN_PACKAGES=(
+  build-essential pkg-config python3 python3-venv clang libclang-rt-14-dev
+  clang-format clang-tidy
+  lv2-dev liblilv-dev lilv-utils libjack-jackd2-dev libsndfile1-dev libsoxr-dev
+  libjansson-dev libutf8proc-dev libcmocka-dev
+)
+
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${DEBIAN_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+if [ ! -x .venv/bin/waf ]; then
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-build.txt
+fi
+
+[ "${1:-}" = "--deps" ] && exit 0
+
+.venv/bin/waf configure ${DGXM_CONFIGURE:-}
+.venv/bin/waf build
+exec ./tests/main-job.sh

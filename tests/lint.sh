@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Formatting and lint, as committed config: clang-format must leave every C file unchanged and
+# clang-tidy must report nothing.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.c' '*.h')
+rc=0
+if ! clang-format --dry-run --Werror "${files[@]}"; then
+  echo "lint: clang-format would change the files above (run: clang-format -i FILE)"; rc=1
+fi
+mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '\.c$' | grep -v '^tests/fuzz/')
+inc=(-Icore/include -Icore -Ikernels -Itests/support $(pkg-config --cflags jansson libutf8proc cmocka lv2 lilv-0 jack sndfile soxr))
+if ! clang-tidy --quiet "${sources[@]}" -- -std=c11 -D_GNU_SOURCE -DDGXM_SOURCE_DIR='"."' "${inc[@]}" 2>/dev/null; then
+  echo "lint: clang-tidy found problems"; rc=1
+fi
+exit $rc
