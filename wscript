@@ -132,8 +132,9 @@ def build(bld):
 def run_tests(bld):
     """Run every tests/test_* program; sum cmocka's per-case counts."""
     test_dir = bld.bldnode.find_node('tests')
-    programs = sorted(n for n in (test_dir.ant_glob('test_*') if test_dir else [])
-                      if os.access(n.abspath(), os.X_OK) and '.' not in n.name)
+    programs = sorted((n for n in (test_dir.ant_glob('test_*') if test_dir else [])
+                      if os.access(n.abspath(), os.X_OK) and '.' not in n.name),
+                      key=lambda n: n.name)
     passed = failed = 0
     broken = []
     env = dict(os.environ)

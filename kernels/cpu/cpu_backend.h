@@ -1,0 +1,56 @@
+/* Internals shared by the CPU backend's files: the backend object and its op functions.
+ * Every function runs on the engine thread that owns the backend and fans work out to the
+ * backend's thread pool. */
+#ifndef DGXM_CPU_BACKEND_H
+#define DGXM_CPU_BACKEND_H
+
+#include "backend.h"
+#include "thread_pool.h"
+
+typedef struct dgxm_cpu_backend {
+    dgxm_backend base; /* first: a dgxm_backend * is a dgxm_cpu_backend * */
+    dgxm_thread_pool *pool;
+} dgxm_cpu_backend;
+
+static inline dgxm_thread_pool *dgxm_cpu_pool(dgxm_backend *b)
+{
+    return ((dgxm_cpu_backend *)b)->pool;
+}
+
+/* Dot product of n floats with eight independent partial sums, so the compiler can keep them
+ * in one SIMD register (SSE/AVX on x86-64, NEON on ARM64) without reassociating. */
+static inline float dgxm_dot_f32(const float *a, const float *b, int n)
+{
+    float acc[8] = { 0 };
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += a[i + j] * b[i + j];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+dgxm_status dgxm_cpu_matrix_upload(dgxm_backend *b, const float *host, int rows, int cols,
+                                   dgxm_weight_format format, dgxm_matrix *out, dgxm_error *err);
+void dgxm_cpu_matrix_free(dgxm_backend *b, dgxm_matrix *m);
+dgxm_status dgxm_cpu_linear(dgxm_backend *b, const dgxm_matrix *w, const float *bias,
+                            const float *x, int m, float *y, bool accumulate, dgxm_error *err);
+dgxm_status dgxm_cpu_rms_norm(dgxm_backend *b, const float *x, const float *weight, int m, int n,
+                              float eps, float *y, dgxm_error *err);
+dgxm_status dgxm_cpu_layer_norm(dgxm_backend *b, const float *x, const float *weight,
+                                const float *bias, int m, int n, float eps, float *y,
+                                dgxm_error *err);
+dgxm_status dgxm_cpu_relu(dgxm_backend *b, float *x, size_t n, dgxm_error *err);
+dgxm_status dgxm_cpu_gelu(dgxm_backend *b, float *x, size_t n, dgxm_error *err);
+dgxm_status dgxm_cpu_scale_rows(dgxm_backend *b, float *x, const float *row_scale, int m, int n,
+                                dgxm_error *err);
+dgxm_status dgxm_cpu_attention(dgxm_backend *b, const float *q, int q_stride, const float *k,
+                               const float *v, int kv_stride, const float *bias,
+                               const uint8_t *key_valid, bool causal, int heads, int lq, int lk,
+                               int head_dim, float scale, float *out, dgxm_error *err);
+dgxm_status dgxm_cpu_embedding(dgxm_backend *b, const float *table, int table_rows, int dim,
+                               const int32_t *ids, int n, float *out, dgxm_error *err);
+
+#endif
