@@ -2,6 +2,7 @@
  * bias from block 0 shared by every block, no attention scaling) and enc_to_dec_proj.
  * The math follows the Hugging Face T5EncoderModel; see docs/architecture.md. */
 #include "t5.h"
+#include "weight_upload.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -44,59 +45,6 @@ int dgxm_t5_relative_bucket(int relative_position, int num_buckets, int max_dist
     return bucket + large;
 }
 
-/* Fetches a float tensor of the given shape as host float32 (malloc'ed). */
-static float *load_f32(const dgxm_weights *w, const char *name, int ndim, const int64_t *shape,
-                       dgxm_error *err)
-{
-    const dgxm_tensor *t = dgxm_weights_require(w, name, ndim, shape, err);
-    if (!t)
-        return NULL;
-    float *host = malloc((size_t)t->numel * sizeof(float));
-    if (!host) {
-        dgxm_error_set(err, DGXM_ERR_NOMEM, "%s: %lld floats", name, (long long)t->numel);
-        return NULL;
-    }
-    if (dgxm_tensor_to_f32(t, host, err) != DGXM_OK) {
-        free(host);
-        return NULL;
-    }
-    return host;
-}
-
-/* A vector or matrix copied into backend memory. */
-static float *load_device(dgxm_backend *b, const dgxm_weights *w, const char *name, int ndim,
-                          const int64_t *shape, dgxm_error *err)
-{
-    float *host = load_f32(w, name, ndim, shape, err);
-    if (!host)
-        return NULL;
-    size_t bytes = sizeof(float);
-    for (int i = 0; i < ndim; i++)
-        bytes *= (size_t)shape[i];
-    float *dev = b->ops->alloc(b, bytes);
-    if (!dev)
-        dgxm_error_set(err, DGXM_ERR_NOMEM, "%s: %zu bytes on the %s backend", name, bytes,
-                       b->ops->name);
-    else if (b->ops->copy_to_device(b, dev, host, bytes, err) != DGXM_OK) {
-        b->ops->release(b, dev);
-        dev = NULL;
-    }
-    free(host);
-    return dev;
-}
-
-static dgxm_status load_matrix(dgxm_backend *b, const dgxm_weights *w, const char *name, int rows,
-                               int cols, dgxm_matrix *out, dgxm_error *err)
-{
-    const int64_t shape[2] = { rows, cols };
-    float *host = load_f32(w, name, 2, shape, err);
-    if (!host)
-        return err ? err->status : DGXM_ERR_FORMAT;
-    dgxm_status st = b->ops->matrix_upload(b, host, rows, cols, DGXM_WEIGHT_F32, out, err);
-    free(host);
-    return st;
-}
-
 static dgxm_status load_block(dgxm_t5 *t5, const dgxm_weights *w, int i, dgxm_error *err)
 {
     const dgxm_t5_config *c = &t5->cfg;
@@ -106,22 +54,24 @@ static dgxm_status load_block(dgxm_t5 *t5, const dgxm_weights *w, int i, dgxm_er
     char name[160];
 #define BLOCK_NAME(suffix) \
     (snprintf(name, sizeof name, "text_encoder.encoder.block.%d.layer.%s", i, suffix), name)
-    if (!(blk->ln_attn = load_device(t5->b, w, BLOCK_NAME("0.layer_norm.weight"), 1, vec, err)) ||
-        !(blk->ln_ff = load_device(t5->b, w, BLOCK_NAME("1.layer_norm.weight"), 1, vec, err)))
+    if (!(blk->ln_attn =
+              dgxm_weights_upload(t5->b, w, BLOCK_NAME("0.layer_norm.weight"), 1, vec, err)) ||
+        !(blk->ln_ff =
+              dgxm_weights_upload(t5->b, w, BLOCK_NAME("1.layer_norm.weight"), 1, vec, err)))
         return err ? err->status : DGXM_ERR_FORMAT;
     dgxm_status st;
-    if ((st = load_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.q.weight"), inner, c->d_model,
-                          &blk->q, err)) ||
-        (st = load_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.k.weight"), inner, c->d_model,
-                          &blk->k, err)) ||
-        (st = load_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.v.weight"), inner, c->d_model,
-                          &blk->v, err)) ||
-        (st = load_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.o.weight"), c->d_model, inner,
-                          &blk->o, err)) ||
-        (st = load_matrix(t5->b, w, BLOCK_NAME("1.DenseReluDense.wi.weight"), c->d_ff, c->d_model,
-                          &blk->wi, err)) ||
-        (st = load_matrix(t5->b, w, BLOCK_NAME("1.DenseReluDense.wo.weight"), c->d_model, c->d_ff,
-                          &blk->wo, err)))
+    if ((st = dgxm_weights_upload_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.q.weight"), inner,
+                                         c->d_model, DGXM_WEIGHT_F32, &blk->q, err)) ||
+        (st = dgxm_weights_upload_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.k.weight"), inner,
+                                         c->d_model, DGXM_WEIGHT_F32, &blk->k, err)) ||
+        (st = dgxm_weights_upload_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.v.weight"), inner,
+                                         c->d_model, DGXM_WEIGHT_F32, &blk->v, err)) ||
+        (st = dgxm_weights_upload_matrix(t5->b, w, BLOCK_NAME("0.SelfAttention.o.weight"),
+                                         c->d_model, inner, DGXM_WEIGHT_F32, &blk->o, err)) ||
+        (st = dgxm_weights_upload_matrix(t5->b, w, BLOCK_NAME("1.DenseReluDense.wi.weight"),
+                                         c->d_ff, c->d_model, DGXM_WEIGHT_F32, &blk->wi, err)) ||
+        (st = dgxm_weights_upload_matrix(t5->b, w, BLOCK_NAME("1.DenseReluDense.wo.weight"),
+                                         c->d_model, c->d_ff, DGXM_WEIGHT_F32, &blk->wo, err)))
         return st;
 #undef BLOCK_NAME
     return DGXM_OK;
@@ -159,14 +109,14 @@ dgxm_t5 *dgxm_t5_new(dgxm_backend *backend, const dgxm_weights *w, const dgxm_mo
                                : "text_encoder.encoder.embed_tokens.weight";
     const int64_t rel_shape[2] = { c->num_buckets, c->num_heads };
     const int64_t vec[1] = { c->d_model };
-    t5->embedding = load_device(backend, w, emb_name, 2, emb_shape, err);
+    t5->embedding = dgxm_weights_upload(backend, w, emb_name, 2, emb_shape, err);
     if (t5->embedding)
-        t5->rel_bias_table = load_f32(
+        t5->rel_bias_table = dgxm_weights_load_host(
             w, "text_encoder.encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
             2, rel_shape, err);
     if (t5->rel_bias_table)
-        t5->ln_final =
-            load_device(backend, w, "text_encoder.encoder.final_layer_norm.weight", 1, vec, err);
+        t5->ln_final = dgxm_weights_upload(
+            backend, w, "text_encoder.encoder.final_layer_norm.weight", 1, vec, err);
     if (!t5->ln_final) {
         dgxm_t5_free(t5);
         return NULL;
@@ -181,10 +131,10 @@ dgxm_t5 *dgxm_t5_new(dgxm_backend *backend, const dgxm_weights *w, const dgxm_mo
     t5->has_proj = c->d_model != t5->proj_width || dgxm_weights_find(w, "enc_to_dec_proj.weight");
     if (t5->has_proj) {
         const int64_t bias_shape[1] = { t5->proj_width };
-        if (load_matrix(backend, w, "enc_to_dec_proj.weight", t5->proj_width, c->d_model, &t5->proj,
-                        err) != DGXM_OK ||
+        if (dgxm_weights_upload_matrix(backend, w, "enc_to_dec_proj.weight", t5->proj_width,
+                                       c->d_model, DGXM_WEIGHT_F32, &t5->proj, err) != DGXM_OK ||
             !(t5->proj_bias =
-                  load_device(backend, w, "enc_to_dec_proj.bias", 1, bias_shape, err))) {
+                  dgxm_weights_upload(backend, w, "enc_to_dec_proj.bias", 1, bias_shape, err))) {
             dgxm_t5_free(t5);
             return NULL;
         }

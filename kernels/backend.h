@@ -89,6 +89,9 @@ typedef struct dgxm_backend_ops {
                              const uint8_t *key_valid, bool causal, int heads, int lq, int lk,
                              int head_dim, float scale, float *out, dgxm_error *err);
 
+    /* y[i] += x[i] over n floats. */
+    dgxm_status (*add)(dgxm_backend *b, const float *x, float *y, size_t n, dgxm_error *err);
+
     /* out[i] = table[ids[i]] for n ids, rows of dim floats; ids are host memory and must be
      * below table_rows (else DGXM_ERR_INVALID_ARG naming the id). */
     dgxm_status (*embedding)(dgxm_backend *b, const float *table, int table_rows, int dim,

@@ -57,6 +57,7 @@ static const dgxm_backend_ops cpu_ops = {
     .gelu = dgxm_cpu_gelu,
     .scale_rows = dgxm_cpu_scale_rows,
     .attention = dgxm_cpu_attention,
+    .add = dgxm_cpu_add,
     .embedding = dgxm_cpu_embedding,
 };
 

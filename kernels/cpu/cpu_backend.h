@@ -50,6 +50,7 @@ dgxm_status dgxm_cpu_attention(dgxm_backend *b, const float *q, int q_stride, co
                                const float *v, int kv_stride, const float *bias,
                                const uint8_t *key_valid, bool causal, int heads, int lq, int lk,
                                int head_dim, float scale, float *out, dgxm_error *err);
+dgxm_status dgxm_cpu_add(dgxm_backend *b, const float *x, float *y, size_t n, dgxm_error *err);
 dgxm_status dgxm_cpu_embedding(dgxm_backend *b, const float *table, int table_rows, int dim,
                                const int32_t *ids, int n, float *out, dgxm_error *err);
 
