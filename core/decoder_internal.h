@@ -1,0 +1,38 @@
+/* The decoder's weights and per-generation state, shared by decoder.c (weights) and
+ * decoder_step.c (state and the step). Private to core/. */
+#ifndef DGXM_DECODER_INTERNAL_H
+#define DGXM_DECODER_INTERNAL_H
+
+#include "decoder.h"
+
+typedef struct norm_params {
+    float *weight, *bias;
+} norm_params;
+
+typedef struct decoder_layer {
+    norm_params ln_self, ln_cross, ln_ff;
+    dgxm_matrix q, k, v, o;     /* self-attention */
+    dgxm_matrix cq, ck, cv, co; /* cross-attention */
+    dgxm_matrix fc1, fc2;
+} decoder_layer;
+
+struct dgxm_decoder {
+    dgxm_backend *b;
+    dgxm_decoder_config cfg;
+    float **embed;    /* [K] tables of [vocab + 1][d], backend memory */
+    float *positions; /* [max_positions][d], host: the stored table, else computed */
+    int max_positions;
+    decoder_layer *layers;
+    norm_params ln_out;
+    dgxm_matrix heads; /* the K heads stacked: [K * vocab][d] */
+};
+
+struct dgxm_decoder_state {
+    dgxm_decoder *dec;
+    int rows, capacity, position, lt;
+    float *k_cache, *v_cache;                    /* [layers][capacity][rows][d] */
+    float *cross_k, *cross_v;                    /* [layers][lt][d], conditioned row only */
+    float *x, *h, *q, *attn, *ff, *tmp, *logits; /* activations */
+};
+
+#endif
