@@ -89,6 +89,32 @@ typedef struct dgxm_backend_ops {
                              const uint8_t *key_valid, bool causal, int heads, int lq, int lk,
                              int head_dim, float scale, float *out, dgxm_error *err);
 
+    /* In place over n floats: x > 0 ? x : expm1(x) (ELU, alpha 1). */
+    dgxm_status (*elu)(dgxm_backend *b, float *x, size_t n, dgxm_error *err);
+
+    /* 1-d convolution on channel-major signals: x[cin][lin], w[cout][cin][k], bias[cout] (may
+     * be NULL), y[cout][lout] with lout = (lin + pad_left + pad_right - dilation*(k-1) - 1)
+     * / stride + 1. reflect pads by mirroring without the edge sample; an input no longer than
+     * the larger pad is first zero-extended to max_pad + 1 samples, padded, and the extension
+     * cropped again (the reference's rule); otherwise padding is zeros. */
+    dgxm_status (*conv1d)(dgxm_backend *b, const float *x, int cin, int lin, const float *w,
+                          const float *bias, int cout, int k, int stride, int dilation,
+                          int pad_left, int pad_right, bool reflect, float *y, dgxm_error *err);
+
+    /* Transposed 1-d convolution: x[cin][lin], w[cin][cout][k], bias[cout] (may be NULL). The
+     * full output of (lin - 1) * stride + k samples is trimmed by trim_left and trim_right:
+     * y[cout][(lin - 1) * stride + k - trim_left - trim_right]. */
+    dgxm_status (*conv_transpose1d)(dgxm_backend *b, const float *x, int cin, int lin,
+                                    const float *w, const float *bias, int cout, int k, int stride,
+                                    int trim_left, int trim_right, float *y, dgxm_error *err);
+
+    /* One LSTM layer over t steps from zero state, channel-major in and out: x[cin][t],
+     * y[hidden][t]. w_ih[4*hidden][cin], w_hh[4*hidden][hidden], biases [4*hidden]; gate rows
+     * in the order input, forget, cell, output. */
+    dgxm_status (*lstm)(dgxm_backend *b, const float *x, int cin, int t, const float *w_ih,
+                        const float *w_hh, const float *b_ih, const float *b_hh, int hidden,
+                        float *y, dgxm_error *err);
+
     /* y[i] += x[i] over n floats. */
     dgxm_status (*add)(dgxm_backend *b, const float *x, float *y, size_t n, dgxm_error *err);
 

@@ -57,6 +57,10 @@ static const dgxm_backend_ops cpu_ops = {
     .gelu = dgxm_cpu_gelu,
     .scale_rows = dgxm_cpu_scale_rows,
     .attention = dgxm_cpu_attention,
+    .elu = dgxm_cpu_elu,
+    .conv1d = dgxm_cpu_conv1d,
+    .conv_transpose1d = dgxm_cpu_conv_transpose1d,
+    .lstm = dgxm_cpu_lstm,
     .add = dgxm_cpu_add,
     .embedding = dgxm_cpu_embedding,
 };

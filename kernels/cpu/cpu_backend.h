@@ -54,4 +54,16 @@ dgxm_status dgxm_cpu_add(dgxm_backend *b, const float *x, float *y, size_t n, dg
 dgxm_status dgxm_cpu_embedding(dgxm_backend *b, const float *table, int table_rows, int dim,
                                const int32_t *ids, int n, float *out, dgxm_error *err);
 
+dgxm_status dgxm_cpu_elu(dgxm_backend *b, float *x, size_t n, dgxm_error *err);
+dgxm_status dgxm_cpu_conv1d(dgxm_backend *b, const float *x, int cin, int lin, const float *w,
+                            const float *bias, int cout, int k, int stride, int dilation,
+                            int pad_left, int pad_right, bool reflect, float *y, dgxm_error *err);
+dgxm_status dgxm_cpu_conv_transpose1d(dgxm_backend *b, const float *x, int cin, int lin,
+                                      const float *w, const float *bias, int cout, int k,
+                                      int stride, int trim_left, int trim_right, float *y,
+                                      dgxm_error *err);
+dgxm_status dgxm_cpu_lstm(dgxm_backend *b, const float *x, int cin, int t, const float *w_ih,
+                          const float *w_hh, const float *b_ih, const float *b_hh, int hidden,
+                          float *y, dgxm_error *err);
+
 #endif

@@ -23,6 +23,21 @@ static void gelu_range(void *ctx, size_t begin, size_t end)
         x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * (float)M_SQRT1_2));
 }
 
+static void elu_range(void *ctx, size_t begin, size_t end)
+{
+    float *x = ((unary_job *)ctx)->x;
+    for (size_t i = begin; i < end; i++)
+        x[i] = x[i] > 0.0f ? x[i] : expm1f(x[i]);
+}
+
+dgxm_status dgxm_cpu_elu(dgxm_backend *b, float *x, size_t n, dgxm_error *err)
+{
+    (void)err;
+    unary_job job = { x };
+    dgxm_parallel_for(dgxm_cpu_pool(b), n, 8192, elu_range, &job);
+    return DGXM_OK;
+}
+
 dgxm_status dgxm_cpu_relu(dgxm_backend *b, float *x, size_t n, dgxm_error *err)
 {
     (void)err;
