@@ -127,8 +127,9 @@ dgxm_t5 *dgxm_t5_new(dgxm_backend *backend, const dgxm_weights *w, const dgxm_mo
             return NULL;
         }
     }
-    /* Hugging Face creates enc_to_dec_proj only when the widths differ. */
-    t5->has_proj = c->d_model != t5->proj_width || dgxm_weights_find(w, "enc_to_dec_proj.weight");
+    /* The reference creates enc_to_dec_proj only when the widths differ; with equal widths a
+     * stored projection is never used. */
+    t5->has_proj = c->d_model != t5->proj_width;
     if (t5->has_proj) {
         const int64_t bias_shape[1] = { t5->proj_width };
         if (dgxm_weights_upload_matrix(backend, w, "enc_to_dec_proj.weight", t5->proj_width,
