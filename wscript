@@ -102,7 +102,7 @@ def build(bld):
         Logs.warn('clang not found: no fuzz targets')
         return
     inc = ['core/include', 'core', 'kernels']
-    uses = ['JANSSON', 'UTF8PROC', 'M']
+    uses = ['JANSSON', 'UTF8PROC', 'SNDFILE', 'SOXR', 'M']
     src_dir = bld.path.abspath()
     defines = ['DGXM_SOURCE_DIR="%s"' % src_dir]
 

@@ -13,5 +13,6 @@ typedef struct dgxm_cli_command {
 } dgxm_cli_command;
 
 /* argv[0] is the subcommand name. */
+int dgxm_cmd_generate(int argc, char **argv);
 
 #endif

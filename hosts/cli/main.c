@@ -5,6 +5,7 @@
 #include <string.h>
 
 static const dgxm_cli_command commands[] = {
+    { "generate", "--model DIR --prompt TEXT -o OUT", "text to music", dgxm_cmd_generate },
     { 0 },
 };
 

@@ -1,0 +1,370 @@
+/* dgxm generate: a prompt in, an audio file out. Parameters are checked before the model is
+ * loaded and the output is opened before generation starts, so a bad argument or an unwritable
+ * path costs nothing; Ctrl-C cancels within one decoder step and leaves no file. */
+#include "commands.h"
+
+#include "audio_file.h"
+#include "backend.h"
+#include "musicgen.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SECONDS 300.0
+
+typedef struct generate_args {
+    const char *model, *prompt, *prompt_file, *out, *codes_out, *device;
+    double duration, guidance, temperature, top_p;
+    int frames, top_k, rate, threads;
+    bool greedy, have_seed, have_guidance;
+    uint64_t seed;
+    dgxm_sample_format format;
+} generate_args;
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: dgxm generate --model DIR (--prompt TEXT | --prompt-file F) -o OUT\n"
+               "         [--duration SEC | --frames N] [--greedy] [--guidance G]\n"
+               "         [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+               "         [--device cpu|cuda[:i]] [--threads N] [--codes-out FILE]\n"
+               "         [--rate HZ] [--format float|pcm16|pcm24]\n"
+               "OUT: .wav (32-bit float at the model's rate by default), .flac or .ogg\n");
+}
+
+static int parse_double(const char *opt, const char *text, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v)) {
+        fprintf(stderr, "dgxm generate: %s '%s': not a finite number\n", opt, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_int(const char *opt, const char *text, long long lo, long long hi, long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi) {
+        fprintf(stderr, "dgxm generate: %s '%s': expected an integer in [%lld, %lld]\n", opt, text,
+                lo, hi);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, generate_args *a)
+{
+    *a = (generate_args){ .device = "cpu",
+                          .temperature = 1.0,
+                          .top_k = 250,
+                          .top_p = 1.0,
+                          .duration = -1,
+                          .frames = -1,
+                          .guidance = 3.0 };
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        bool flag = !strcmp(opt, "--greedy") || !strcmp(opt, "-h") || !strcmp(opt, "--help");
+        if (!flag && i + 1 >= argc) {
+            fprintf(stderr, "dgxm generate: %s needs a value\n", opt);
+            return -1;
+        }
+        const char *val = flag ? NULL : argv[++i];
+        long long n = 0;
+        if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(opt, "--greedy")) {
+            a->greedy = true;
+        } else if (!strcmp(opt, "--model")) {
+            a->model = val;
+        } else if (!strcmp(opt, "--prompt")) {
+            a->prompt = val;
+        } else if (!strcmp(opt, "--prompt-file")) {
+            a->prompt_file = val;
+        } else if (!strcmp(opt, "-o") || !strcmp(opt, "--output")) {
+            a->out = val;
+        } else if (!strcmp(opt, "--codes-out")) {
+            a->codes_out = val;
+        } else if (!strcmp(opt, "--device")) {
+            a->device = val;
+        } else if (!strcmp(opt, "--duration")) {
+            if (parse_double(opt, val, &a->duration))
+                return -1;
+        } else if (!strcmp(opt, "--frames")) {
+            if (parse_int(opt, val, 1, 1000000, &n))
+                return -1;
+            a->frames = (int)n;
+        } else if (!strcmp(opt, "--guidance")) {
+            if (parse_double(opt, val, &a->guidance))
+                return -1;
+            a->have_guidance = true;
+        } else if (!strcmp(opt, "--temperature")) {
+            if (parse_double(opt, val, &a->temperature))
+                return -1;
+        } else if (!strcmp(opt, "--top-p")) {
+            if (parse_double(opt, val, &a->top_p))
+                return -1;
+        } else if (!strcmp(opt, "--top-k")) {
+            if (parse_int(opt, val, 1, 1 << 20, &n))
+                return -1;
+            a->top_k = (int)n;
+        } else if (!strcmp(opt, "--seed")) {
+            if (parse_int(opt, val, 0, INT64_MAX, &n))
+                return -1;
+            a->seed = (uint64_t)n;
+            a->have_seed = true;
+        } else if (!strcmp(opt, "--rate")) {
+            if (parse_int(opt, val, 8000, 384000, &n))
+                return -1;
+            a->rate = (int)n;
+        } else if (!strcmp(opt, "--threads")) {
+            if (parse_int(opt, val, 0, 1024, &n))
+                return -1;
+            a->threads = (int)n;
+        } else if (!strcmp(opt, "--format")) {
+            int f = dgxm_sample_format_parse(val);
+            if (f < 0) {
+                fprintf(stderr, "dgxm generate: --format '%s': use float, pcm16 or pcm24\n", val);
+                return -1;
+            }
+            a->format = (dgxm_sample_format)f;
+        } else {
+            fprintf(stderr, "dgxm generate: unknown option '%s'\n", opt);
+            usage(stderr);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Every check that needs no model: a mistake is reported before minutes of loading. */
+static int check_args(const generate_args *a)
+{
+    const char *missing = !a->model ? "--model" : !a->out ? "-o OUT" : NULL;
+    if (!missing && !a->prompt && !a->prompt_file)
+        missing = "--prompt or --prompt-file";
+    if (missing) {
+        fprintf(stderr, "dgxm generate: %s is required\n", missing);
+        return -1;
+    }
+    if (a->prompt && a->prompt_file) {
+        fprintf(stderr, "dgxm generate: give --prompt or --prompt-file, not both\n");
+        return -1;
+    }
+    if (a->duration >= 0 && a->frames >= 0) {
+        fprintf(stderr, "dgxm generate: give --duration or --frames, not both\n");
+        return -1;
+    }
+    if (a->frames < 0 && (a->duration <= 0 || a->duration > MAX_SECONDS)) {
+        fprintf(stderr, "dgxm generate: --duration %g: must be in (0, %g] seconds\n",
+                a->duration < 0 && a->frames < 0 ? 0.0 : a->duration, MAX_SECONDS);
+        return -1;
+    }
+    if (strcmp(a->device, "cpu") != 0) {
+        fprintf(stderr,
+                "dgxm generate: --device %s: this build has the CPU backend only (use cpu)\n",
+                a->device);
+        return -1;
+    }
+    return 0;
+}
+
+static char *read_prompt_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "dgxm generate: --prompt-file %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    char *text = malloc(1 << 20);
+    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    bool too_long = text && n == (1 << 20) - 1 && fgetc(f) != EOF;
+    fclose(f);
+    if (!text || too_long) {
+        fprintf(stderr, "dgxm generate: --prompt-file %s: larger than 1 MiB\n", path);
+        free(text);
+        return NULL;
+    }
+    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == '\r'))
+        n--; /* the file's final line break is not part of the prompt */
+    text[n] = '\0';
+    *len = n;
+    return text;
+}
+
+typedef struct progress {
+    struct timespec start;
+    bool tty;
+} progress;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) * 1e-9;
+}
+
+static bool on_step(void *ctx, int done, int total)
+{
+    progress *p = ctx;
+    if (p->tty && (done % 8 == 0 || done == total)) {
+        double t = seconds_since(&p->start), rate = done / (t > 0 ? t : 1e-9);
+        fprintf(stderr, "\rstep %d/%d  %.1f steps/s  ETA %.1f s   ", done, total, rate,
+                (total - done) / rate);
+        if (done == total)
+            fputc('\n', stderr);
+    }
+    return !interrupted;
+}
+
+static int write_codes(const char *path, const int32_t *codes, int k, int frames)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "dgxm generate: --codes-out %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    for (int c = 0; c < k; c++)
+        for (int t = 0; t < frames; t++)
+            fprintf(f, "%d%c", (int)codes[(size_t)c * frames + t], t + 1 < frames ? ' ' : '\n');
+    if (fclose(f) != 0) {
+        fprintf(stderr, "dgxm generate: --codes-out %s: write failed\n", path);
+        return -1;
+    }
+    return 0;
+}
+
+static int fail(const dgxm_error *err)
+{
+    fprintf(stderr, "dgxm generate: %s\n", err->message);
+    return 1;
+}
+
+/* Loads, generates, decodes and writes; the writer is opened first so that an unwritable path
+ * fails before any work. */
+static int run(const generate_args *a, const char *prompt, size_t prompt_len)
+{
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_sampling sampling = { .greedy = a->greedy,
+                               .temperature = a->temperature,
+                               .top_k = a->top_k,
+                               .top_p = a->top_p,
+                               .guidance = a->guidance,
+                               .seed = a->seed };
+    if (dgxm_sampling_validate(&sampling, &err))
+        return fail(&err);
+    dgxm_backend *backend = dgxm_cpu_backend_new(a->threads, &err);
+    if (!backend)
+        return fail(&err);
+    int rc = 1;
+    int32_t *codes = NULL;
+    float *audio = NULL;
+    dgxm_audio_writer *writer = NULL;
+    dgxm_musicgen *m = dgxm_musicgen_load(a->model, backend, &err);
+    if (!m)
+        goto out;
+    const dgxm_model_config *cfg = dgxm_musicgen_config(m);
+    double rate = cfg->encodec.frame_rate;
+    int frames = a->frames > 0 ? a->frames : (int)(a->duration * rate + 1e-9);
+    if (frames < 1 || frames > (int)(MAX_SECONDS * rate)) {
+        dgxm_error_set(&err, DGXM_ERR_INVALID_ARG,
+                       "%d frames at %g frames/s: must be 1 to %g seconds", frames, rate,
+                       MAX_SECONDS);
+        goto out;
+    }
+    int channels = dgxm_musicgen_channels(m), hop = dgxm_musicgen_hop(m);
+    int out_rate = a->rate > 0 ? a->rate : cfg->encodec.sampling_rate;
+    if (!(writer = dgxm_audio_writer_open(a->out, channels, out_rate, a->format, &err)))
+        goto out;
+    codes = malloc((size_t)cfg->decoder.num_codebooks * frames * sizeof *codes);
+    audio = malloc((size_t)channels * frames * hop * sizeof *audio);
+    if (!codes || !audio) {
+        dgxm_error_set(&err, DGXM_ERR_NOMEM, "%d frames of output", frames);
+        goto out;
+    }
+    progress prog = { .tty = isatty(STDERR_FILENO) };
+    clock_gettime(CLOCK_MONOTONIC, &prog.start);
+    dgxm_generate_options opt = {
+        .sampling = sampling, .frames = frames, .on_step = on_step, .ctx = &prog
+    };
+    fprintf(stderr, "seed: %llu\n", (unsigned long long)a->seed);
+    if (dgxm_musicgen_generate_codes(m, prompt, prompt_len, &opt, codes, &err) ||
+        dgxm_musicgen_decode(m, codes, frames, audio, &err))
+        goto out;
+    if (a->codes_out && write_codes(a->codes_out, codes, cfg->decoder.num_codebooks, frames))
+        goto out_quiet;
+    dgxm_audio_writer *w = writer;
+    writer = NULL;
+    if (dgxm_audio_writer_finish(w, audio, (size_t)frames * hop, cfg->encodec.sampling_rate, &err))
+        goto out;
+    fprintf(stderr, "wrote %s: %.2f s, %d channel(s), %d Hz, %.1f s elapsed\n", a->out,
+            frames / rate, channels, out_rate, seconds_since(&prog.start));
+    rc = 0;
+    goto out_quiet;
+out:
+    if (err.status == DGXM_ERR_CANCELLED) {
+        fprintf(stderr, "\ndgxm generate: cancelled; no file written\n");
+        rc = 130;
+    } else {
+        fail(&err);
+    }
+out_quiet:
+    dgxm_audio_writer_abort(writer);
+    free(codes);
+    free(audio);
+    dgxm_musicgen_free(m);
+    backend->ops->destroy(backend);
+    return rc;
+}
+
+int dgxm_cmd_generate(int argc, char **argv)
+{
+    generate_args a;
+    if (parse_args(argc, argv, &a) || check_args(&a))
+        return 1;
+    if (!a.have_seed) {
+        if (getrandom(&a.seed, sizeof a.seed, 0) != (ssize_t)sizeof a.seed)
+            a.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+        a.seed &= INT64_MAX; /* printable and accepted back by --seed */
+    }
+    size_t len = 0;
+    char *from_file = NULL;
+    const char *prompt = a.prompt;
+    if (a.prompt_file) {
+        if (!(from_file = read_prompt_file(a.prompt_file, &len)))
+            return 1;
+        prompt = from_file;
+    } else {
+        len = strlen(prompt);
+    }
+    struct sigaction sa = { .sa_handler = on_sigint };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int rc = run(&a, prompt, len);
+    free(from_file);
+    return rc;
+}
