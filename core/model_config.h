@@ -15,6 +15,10 @@ enum {
     DGXM_MAX_UPSAMPLING_RATIOS = 8
 };
 
+/* Every field below is read from the key named in its comment; a key absent from the file (or
+ * null) takes the default of the Hugging Face config class (T5Config, MusicgenDecoderConfig,
+ * EncodecConfig, GenerationConfig), so a config.json saved with only non-default keys reads as
+ * transformers reads it. */
 typedef struct dgxm_t5_config {
     int vocab_size;        /* vocab_size: rows of the shared embedding */
     int d_model;           /* d_model */
@@ -38,6 +42,7 @@ typedef struct dgxm_decoder_config {
     int audio_channels; /* 1 mono, 2 stereo (codebooks interleaved L0 R0 L1 R1 ...) */
     int max_position_embeddings;
     int pad_token_id; /* also the BOS / special token, normally == vocab_size */
+    int bos_token_id; /* default 2048 */
     bool scale_embedding;
 } dgxm_decoder_config;
 
@@ -47,12 +52,14 @@ typedef struct dgxm_encodec_config {
     int num_filters;
     int hidden_size; /* latent dimension */
     int codebook_size;
-    int codebook_dim;   /* == hidden_size for the released models */
-    int num_quantizers; /* derived from the largest target_bandwidth */
+    int codebook_dim;        /* == hidden_size for the released models */
+    int num_quantizers;      /* from the last target_bandwidth, as HF:
+                              * int(1000 * bw // (frame_rate * 10)) */
+    double target_bandwidth; /* the last entry of target_bandwidths (kbps) */
     int upsampling_ratios[DGXM_MAX_UPSAMPLING_RATIOS];
     int num_ratios;
     int hop_length;    /* product of upsampling_ratios */
-    double frame_rate; /* sampling_rate / hop_length */
+    double frame_rate; /* ceil(sampling_rate / hop_length), as HF (integral) */
     int num_residual_layers;
     int residual_kernel_size;
     int dilation_growth_rate;
@@ -64,16 +71,17 @@ typedef struct dgxm_encodec_config {
     bool use_conv_shortcut;
     bool pad_reflect; /* pad_mode "reflect" (true) or "constant" (false) */
     double trim_right_ratio;
+    bool normalize; /* input RMS scaling on encode; decode for generation ignores it */
 } dgxm_encodec_config;
 
 typedef struct dgxm_generation_config {
     bool do_sample;
-    double guidance_scale; /* 1.0 when absent (guidance off) */
-    int top_k;             /* 0 when absent */
-    double top_p;          /* 1.0 when absent */
-    double temperature;    /* 1.0 when absent */
-    int max_length;        /* 0 when absent */
-    int decoder_start_token_id;
+    double guidance_scale;      /* 1.0 when absent (guidance off) */
+    int top_k;                  /* 0 when absent (the engine picks; HF would use 50) */
+    double top_p;               /* 1.0 when absent */
+    double temperature;         /* 1.0 when absent */
+    int max_length;             /* 0 when absent */
+    int decoder_start_token_id; /* decoder.bos_token_id when absent */
 } dgxm_generation_config;
 
 typedef struct dgxm_model_config {
@@ -85,16 +93,29 @@ typedef struct dgxm_model_config {
 } dgxm_model_config;
 
 /* Reads dir/config.json (required) and dir/generation_config.json (optional; defaults when
- * absent). Checks model_type "musicgen", every key the engine needs (present, right JSON type,
- * in range) and cross-field rules (decoder vocab == codebook_size, head width integral,
- * codebooks == audio_channels * num_quantizers, T5 feed-forward "relu" or "gated-gelu").
- * Errors name the file and the key path, e.g. "config.json: decoder.hidden_size: ...".
- * Control thread. */
+ * absent). Checks model_type "musicgen" ("musicgen_melody" is refused as unsupported), the
+ * sub-config types (t5, encodec, musicgen_decoder), every key the engine needs (right JSON type,
+ * in range: sizes positive and bounded so that a hostile file cannot ask for terabytes) and
+ * cross-field rules (decoder vocab == codebook_size, head width integral, codebooks ==
+ * audio_channels * num_quantizers, codebook_dim == hidden_size, T5 feed-forward "relu" or
+ * "gated-gelu", decoder activation "gelu", pad_mode reflect|constant, norm_type weight_norm).
+ * Errors name the file and the key path, e.g. "DIR/config.json: decoder.hidden_size: missing".
+ * Control thread (any thread for parse). */
 dgxm_status dgxm_model_config_load(const char *dir, dgxm_model_config *cfg, dgxm_error *err);
 
 /* Parses config.json text already in memory (len bytes; for tests and the fuzz target);
  * generation defaults are filled in. */
 dgxm_status dgxm_model_config_parse(const char *name_for_errors, const char *json, size_t len,
                                     dgxm_model_config *cfg, dgxm_error *err);
+
+/* Parses generation_config.json text into gen (defaults for absent keys; decoder supplies the
+ * default start token and the token range). */
+dgxm_status dgxm_generation_config_parse(const char *name_for_errors, const char *json, size_t len,
+                                         const dgxm_decoder_config *decoder,
+                                         dgxm_generation_config *gen, dgxm_error *err);
+
+/* The generation settings used when generation_config.json is absent. */
+void dgxm_generation_config_defaults(const dgxm_decoder_config *decoder,
+                                     dgxm_generation_config *gen);
 
 #endif

@@ -18,10 +18,21 @@ typedef struct dgxm_weights dgxm_weights;
 dgxm_weights *dgxm_weights_open(const char *dir, dgxm_error *err);
 void dgxm_weights_free(dgxm_weights *w);
 
-/* NULL when absent. */
+/* Lookup by exact name (binary search over the sorted index); NULL when absent. */
 const dgxm_tensor *dgxm_weights_find(const dgxm_weights *w, const char *name);
+/* Every tensor of the checkpoint, sorted by name; at returns NULL past the end. */
 size_t dgxm_weights_count(const dgxm_weights *w);
 const dgxm_tensor *dgxm_weights_at(const dgxm_weights *w, size_t index);
+
+/* The directory given to open; whether it was opened through the index; how many files. */
+const char *dgxm_weights_dir(const dgxm_weights *w);
+bool dgxm_weights_sharded(const dgxm_weights *w);
+size_t dgxm_weights_file_count(const dgxm_weights *w);
+
+/* Checks a tensor already found: dtype F32, F16 or BF16 and exactly the given shape; errors
+ * name the tensor, its file and the directory. */
+dgxm_status dgxm_weights_check(const dgxm_weights *w, const dgxm_tensor *t, int ndim,
+                               const int64_t *shape, dgxm_error *err);
 
 /* Looks up name and checks its shape; a missing tensor or a wrong shape is an error naming the
  * tensor, the checkpoint directory and both shapes. dtype must be F32, F16 or BF16. */
