@@ -231,6 +231,15 @@ static dgxm_status parse_decoder(const cfg_ctx *c, dgxm_decoder_config *d)
                               "%s: decoder.activation_function: \"%s\" is not supported (only "
                               "\"gelu\")",
                               c->file, act);
+    /* the HF defaults (2048) may fall outside a smaller vocabulary: tokens index embed_tokens,
+     * which has vocab_size + 1 rows */
+    if (d->pad_token_id > d->vocab_size || d->bos_token_id > d->vocab_size)
+        return dgxm_error_set(
+            c->err, DGXM_ERR_FORMAT,
+            "%s: decoder.%s: %d is beyond the embedding rows (vocab_size + 1 "
+            "= %d)",
+            c->file, d->pad_token_id > d->vocab_size ? "pad_token_id" : "bos_token_id",
+            d->pad_token_id > d->vocab_size ? d->pad_token_id : d->bos_token_id, d->vocab_size + 1);
     if (d->hidden_size % d->num_heads)
         return dgxm_error_set(c->err, DGXM_ERR_FORMAT,
                               "%s: decoder.num_attention_heads: %d does not divide hidden_size %d",
