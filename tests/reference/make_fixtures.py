@@ -36,7 +36,6 @@ def main():
     ap.add_argument("--out", required=True, help="fixture root, e.g. tests/fixtures")
     ap.add_argument("--only", choices=["tokenizer", "all"], default="all")
     ap.add_argument("--models", default="mono,mono-legacy,stereo,stereo-legacy", help="comma-separated subset")
-    ap.add_argument("--device", default=None, help="torch device for the model references (default: cuda if present)")
     args = ap.parse_args()
 
     os.makedirs(args.out, exist_ok=True)
@@ -55,7 +54,7 @@ def main():
 
     tdir = os.path.join(args.out, "tokenizer")
     names = [n for n in args.models.split(",") if n]
-    model_fixtures.write_model_fixtures(args.out, tdir, spiece, names, versions, args.device)
+    model_fixtures.write_model_fixtures(args.out, tdir, spiece, names, versions)
 
 
 if __name__ == "__main__":

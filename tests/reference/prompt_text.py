@@ -268,7 +268,7 @@ def edge_prompts():
 def test_prompts(seed, n_random=300):
     """The prompts recorded in prompts.jsonl: hand-written edge cases, then random ones."""
     rng = random.Random(seed)
-    prompts = edge_prompts()
+    prompts = edge_prompts() + list(MODEL_PROMPTS)
     prompts += [random_prompt(rng, foreign_weight=0.4) for _ in range(n_random)]
     # Random prompts with random Unicode noise inserted.
     noise = ["\u00a0", "\u3000", "  ", "\t", "ﬁ", "½", "Ⅻ", "ｘ", "é", "e\u0301", "🎵", "ß", "İ", "𝄞"]
@@ -286,8 +286,7 @@ MODEL_PROMPTS = [
     "jazz",
     "Chanson française mélancolique, Klavier und Gemütlichkeit ピアノ",
     (
-        "A long cinematic orchestral piece that starts with soft strings and a lonely piano, "
-        "then grows into a huge epic theme with brass, choir and thundering drums, "
-        "slowing down at the end with a calm flute melody in D minor, 90 bpm"
+        "A long cinematic orchestral piece: soft strings and a lonely piano, "
+        "growing into a huge epic theme with brass, choir and thundering drums, 90 bpm"
     ),
 ]
