@@ -59,7 +59,7 @@ static dgxm_status load_layer(dgxm_decoder *dec, const dgxm_weights *w, int i, d
 }
 
 /* The sinusoidal table ([cos | sin], frequency divisor half - 1) in float32 arithmetic as the
- * reference builds it; used when the checkpoint does not store the table. */
+ * reference builds it. */
 static void compute_positions(float *table, int rows, int d)
 {
     int half = d / 2;
@@ -72,21 +72,15 @@ static void compute_positions(float *table, int rows, int d)
         }
 }
 
-/* The stored table is what the reference itself uses (it loads into the module's parameter),
- * so it wins over recomputation whenever the checkpoint has one. */
-static dgxm_status load_positions(dgxm_decoder *dec, const dgxm_weights *w, dgxm_error *err)
+/* Always computed: the reference keeps the table as a non-persistent buffer and rebuilds it in
+ * float32, so a table stored in an older checkpoint is never what it uses. */
+static dgxm_status load_positions(dgxm_decoder *dec, dgxm_error *err)
 {
     const int d = dec->cfg.hidden_size;
-    const char *name = "decoder.model.decoder.embed_positions.weights";
-    const dgxm_tensor *t = dgxm_weights_find(w, name);
     dec->max_positions = dec->cfg.max_position_embeddings;
-    if (t && t->ndim == 2 && t->shape[1] == d && t->shape[0] > 0)
-        dec->max_positions = (int)t->shape[0];
     dec->positions = malloc((size_t)dec->max_positions * d * sizeof(float));
     if (!dec->positions)
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: position table");
-    if (t && t->ndim == 2 && t->shape[1] == d && t->shape[0] > 0)
-        return dgxm_tensor_to_f32(t, dec->positions, err);
     compute_positions(dec->positions, dec->max_positions, d);
     return DGXM_OK;
 }
@@ -140,7 +134,7 @@ dgxm_decoder *dgxm_decoder_new(dgxm_backend *backend, const dgxm_weights *w,
     if (!st)
         st = load_norm(dec, w, "decoder.model.decoder.layer_norm", &dec->ln_out, err);
     if (!st)
-        st = load_positions(dec, w, err);
+        st = load_positions(dec, err);
     if (!st)
         st = load_heads(dec, w, err);
     if (st) {
