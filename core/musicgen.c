@@ -75,8 +75,10 @@ dgxm_status dgxm_musicgen_condition(dgxm_musicgen *m, const char *text, size_t l
     size_t count = 0;
     *conditioning = NULL;
     dgxm_status s = dgxm_tokenizer_encode(m->tokenizer, text, len, &ids, &count, err);
-    if (!s && count > 100000)
-        s = dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "prompt: %zu tokens is too long", count);
+    /* T5's position bias is heads x n x n floats: bound it (2048 tokens is ~8000 characters). */
+    if (!s && count > DGXM_MAX_PROMPT_TOKENS)
+        s = dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "prompt: %zu tokens, at most %d allowed",
+                           count, DGXM_MAX_PROMPT_TOKENS);
     if (!s) {
         *conditioning = malloc(count * (size_t)m->cfg.decoder.hidden_size * sizeof(float));
         if (!*conditioning)

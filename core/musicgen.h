@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+enum { DGXM_MAX_PROMPT_TOKENS = 2048 };
+
 typedef struct dgxm_musicgen dgxm_musicgen;
 
 dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_error *err);
