@@ -311,8 +311,13 @@ static dgxm_status parse_bandwidths(const cfg_ctx *c, dgxm_encodec_config *e)
             last = x;
         }
     }
-    /* EncodecConfig.num_quantizers: int(1000 * target_bandwidths[-1] // (frame_rate * 10)) */
-    double nq = py_floordiv(1000.0 * last, e->frame_rate * 10.0);
+    /* EncodecConfig.num_quantizers: int(1000 * target_bandwidths[-1] // (frame_rate * nbits))
+     * with nbits = ceil(log2(codebook_size)); older transformers releases wrote a fixed 10 bits,
+     * which gives the same count for every released MusicGen (2200 // 550 == 2200 // 500). */
+    int nbits = 0;
+    while ((1 << nbits) < e->codebook_size)
+        nbits++;
+    double nq = py_floordiv(1000.0 * last, e->frame_rate * nbits);
     if (nq < 1.0 || nq > MAX_CODEBOOKS)
         return dgxm_error_set(c->err, DGXM_ERR_FORMAT,
                               "%s: audio_encoder.target_bandwidths: %g kbps at %g frames/s gives "
@@ -357,7 +362,7 @@ static dgxm_status parse_encodec_sizes(const cfg_ctx *c, dgxm_encodec_config *e)
     if (!s)
         s = get_int(c, "hidden_size", 128, 1, 4096, &e->hidden_size);
     if (!s)
-        s = get_int(c, "codebook_size", 1024, 1, MAX_VOCAB_AUDIO, &e->codebook_size);
+        s = get_int(c, "codebook_size", 1024, 2, MAX_VOCAB_AUDIO, &e->codebook_size);
     if (!s)
         s = get_int(c, "codebook_dim", e->hidden_size, 1, 4096, &e->codebook_dim);
     if (!s)

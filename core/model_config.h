@@ -53,8 +53,8 @@ typedef struct dgxm_encodec_config {
     int hidden_size; /* latent dimension */
     int codebook_size;
     int codebook_dim;        /* == hidden_size for the released models */
-    int num_quantizers;      /* from the last target_bandwidth, as HF:
-                              * int(1000 * bw // (frame_rate * 10)) */
+    int num_quantizers;      /* from the last target_bandwidth, as HF: int(1000 * bw //
+                              * (frame_rate * ceil(log2(codebook_size)))) */
     double target_bandwidth; /* the last entry of target_bandwidths (kbps) */
     int upsampling_ratios[DGXM_MAX_UPSAMPLING_RATIOS];
     int num_ratios;

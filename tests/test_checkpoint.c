@@ -41,23 +41,23 @@ static dgxm_checkpoint *write_and_open(const char *dir, const tiny_options *opt)
     return ck;
 }
 
-/* Opening dir must fail with code and a message holding every needle (NULL-terminated). */
-static void expect_open_error(const char *dir, dgxm_status code, ...)
+/* Opening dir must fail with code and a message holding every needle (a NULL-terminated list). */
+static void expect_open_error_in(const char *dir, dgxm_status code, const char *const *needles)
 {
     dgxm_error err;
     dgxm_error_clear(&err);
     dgxm_checkpoint *ck = dgxm_checkpoint_open(dir, &err);
     assert_null(ck);
-    va_list ap;
-    va_start(ap, code);
     bool ok = err.status == code;
-    for (const char *needle; (needle = va_arg(ap, const char *));)
-        ok = ok && strstr(err.message, needle);
-    va_end(ap);
+    for (; *needles; needles++)
+        ok = ok && strstr(err.message, *needles);
     if (!ok)
         print_error("status %d (want %d), message: %s\n", err.status, code, err.message);
     assert_true(ok);
 }
+
+#define expect_open_error(dir, code, ...) \
+    expect_open_error_in(dir, code, (const char *const[]){ __VA_ARGS__ })
 
 static void expect_broken(const char *dir, const tiny_options *opt, dgxm_status code,
                           const char *needle1, const char *needle2)
@@ -164,7 +164,8 @@ static void sharded_and_single_file_agree(void **state)
 {
     const char *dir = *state;
     char *single = NULL, *sharded = NULL;
-    assert_true(asprintf(&single, "%s/single", dir) > 0 && asprintf(&sharded, "%s/sh", dir) > 0);
+    assert_true(asprintf(&single, "%s/single", dir) > 0);
+    assert_true(asprintf(&sharded, "%s/sh", dir) > 0);
     assert_int_equal(mkdir(single, 0700), 0);
     assert_int_equal(mkdir(sharded, 0700), 0);
     tiny_options a = { .legacy_norm = true, .t5_embed_copy = true };

@@ -104,7 +104,7 @@ static void musicgen_small_reads_as_hf(void **state)
     assert_int_equal(e->upsampling_ratios[3], 4);
     assert_int_equal(e->hop_length, 640);
     assert_true(e->frame_rate == 50.0);
-    assert_int_equal(e->num_quantizers, 4); /* int(1000 * 2.2 // (50 * 10)) */
+    assert_int_equal(e->num_quantizers, 4); /* int(1000 * 2.2 // (50 * 11 bits)) */
     assert_true(e->target_bandwidth == 2.2);
     assert_int_equal(e->num_lstm_layers, 2);
     assert_false(e->use_causal_conv);
@@ -167,7 +167,7 @@ static void absent_keys_take_hf_defaults(void **state)
     assert_int_equal(c.encodec.codebook_size, 1024);
     assert_int_equal(c.encodec.hop_length, 320); /* [8, 5, 4, 2] */
     assert_true(c.encodec.frame_rate == 75.0);
-    assert_int_equal(c.encodec.num_quantizers, 32); /* 24 kbps */
+    assert_int_equal(c.encodec.num_quantizers, 32); /* 24000 // (75 * 10 bits) */
     assert_true(c.encodec.use_causal_conv);
     assert_true(c.encodec.use_conv_shortcut);
     assert_true(c.encodec.pad_reflect);
@@ -185,20 +185,49 @@ static void quantizers_follow_the_last_bandwidth(void **state)
     dgxm_error err;
     dgxm_status s = parse(text, &c, &err);
     free(text);
-    assert_int_equal(s, DGXM_ERR_FORMAT); /* 1500 // 500 = 3 quantizers: 4 codebooks disagree */
+    assert_int_equal(s, DGXM_ERR_FORMAT); /* 1500 // 550 = 2 quantizers: 4 codebooks disagree */
     assert_non_null(strstr(err.message, "decoder.num_codebooks: 4"));
-    assert_non_null(strstr(err.message, "(3)"));
+    assert_non_null(strstr(err.message, "(2)"));
+}
+
+static void quantizers_count_codebook_bits(void **state)
+{
+    (void)state;
+    /* 6 kbps at 50 frames/s: 12 quantizers of 1024 codes (10 bits) but 10 of 2048 (11 bits) */
+    char *text = small_config();
+    json_t *root = json_loads(text, 0, NULL);
+    free(text);
+    json_t *codec = json_object_get(root, "audio_encoder");
+    json_t *dec = json_object_get(root, "decoder");
+    json_object_set_new(codec, "target_bandwidths", json_pack("[f]", 6.0));
+    json_object_set_new(dec, "num_codebooks", json_integer(10));
+    text = json_dumps(root, 0);
+    dgxm_model_config c;
+    dgxm_error err;
+    assert_int_equal(parse(text, &c, &err), DGXM_OK);
+    free(text);
+    assert_int_equal(c.encodec.num_quantizers, 10);
+    json_object_set_new(codec, "codebook_size", json_integer(1024));
+    json_object_set_new(dec, "vocab_size", json_integer(1024));
+    json_object_set_new(dec, "pad_token_id", json_integer(1024));
+    json_object_set_new(dec, "bos_token_id", json_integer(1024));
+    json_object_set_new(dec, "num_codebooks", json_integer(12));
+    text = json_dumps(root, 0);
+    json_decref(root);
+    assert_int_equal(parse(text, &c, &err), DGXM_OK);
+    free(text);
+    assert_int_equal(c.encodec.num_quantizers, 12);
 }
 
 static void frame_rate_rounds_up(void **state)
 {
     (void)state;
-    char *text = edited("audio_encoder", "sampling_rate", json_integer(32100));
+    char *text = edited("audio_encoder", "sampling_rate", json_integer(31900));
     dgxm_model_config c;
     dgxm_error err;
     assert_int_equal(parse(text, &c, &err), DGXM_OK);
     free(text);
-    assert_true(c.encodec.frame_rate == 51.0); /* ceil(32100 / 640) */
+    assert_true(c.encodec.frame_rate == 50.0); /* ceil(31900 / 640) = ceil(49.84) */
     assert_int_equal(c.encodec.num_quantizers, 4);
 }
 
@@ -429,6 +458,7 @@ int main(void)
         cmocka_unit_test(stereo_doubles_the_codebooks),
         cmocka_unit_test(absent_keys_take_hf_defaults),
         cmocka_unit_test(quantizers_follow_the_last_bandwidth),
+        cmocka_unit_test(quantizers_count_codebook_bits),
         cmocka_unit_test(frame_rate_rounds_up),
         cmocka_unit_test(model_type_missing),
         cmocka_unit_test(melody_refused_clearly),

@@ -42,7 +42,8 @@ int test_write_raw_safetensors(const char *dir, const char *file, const char *he
         return -1;
     for (int i = 0; i < 8; i++)
         buf[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    memcpy(buf + 8, header, hlen);
+    for (size_t i = 0; i < hlen; i++) /* the header is not NUL-terminated in the file */
+        buf[8 + i] = (unsigned char)header[i];
     if (data_len)
         memcpy(buf + 8 + hlen, data, data_len);
     int rc = test_write_file(dir, file, buf, total);
@@ -65,7 +66,7 @@ int test_write_safetensors(const char *dir, const char *file, const test_st_tens
         json_object_set_new(root, t->name,
                             json_pack("{s:s, s:o, s:[I, I]}", "dtype", t->dtype, "shape", shape,
                                       "data_offsets", (json_int_t)offset,
-                                      (json_int_t)(offset + n)));
+                                      (json_int_t)offset + (json_int_t)n));
         offset += n;
     }
     char *header = json_dumps(root, JSON_COMPACT);
@@ -285,7 +286,7 @@ const char *tiny_config_json(const tiny_options *opt)
              " \"audio_encoder\": {\"model_type\": \"encodec\", \"sampling_rate\": 800, "
              "\"audio_channels\": 1, \"num_filters\": 2, \"hidden_size\": %d, "
              "\"codebook_size\": %d, \"codebook_dim\": null, \"upsampling_ratios\": [2, 2], "
-             "\"target_bandwidths\": [4.0], \"num_residual_layers\": 1, "
+             "\"target_bandwidths\": [2.0], \"num_residual_layers\": 1, "
              "\"residual_kernel_size\": 3, \"dilation_growth_rate\": 2, \"compress\": 2, "
              "\"kernel_size\": 3, \"last_kernel_size\": 3, \"num_lstm_layers\": 1, "
              "\"use_causal_conv\": false, \"use_conv_shortcut\": false, \"pad_mode\": "
