@@ -222,6 +222,36 @@ static void same_width_needs_no_projection(void **state)
     dgxm_checkpoint_free(ck);
 }
 
+static void hub_snapshot_symlinks_open(void **state)
+{
+    /* the Hugging Face cache stores snapshots as symlinks into a blobs folder */
+    const char *dir = *state;
+    char *blobs = NULL, *snap = NULL;
+    assert_true(asprintf(&blobs, "%s/blobs", dir) > 0);
+    assert_true(asprintf(&snap, "%s/snapshot", dir) > 0);
+    assert_int_equal(mkdir(blobs, 0700), 0);
+    assert_int_equal(mkdir(snap, 0700), 0);
+    tiny_options opt = { .sharded = true };
+    assert_true(tiny_checkpoint_write(blobs, &opt) > 0);
+    static const char *const files[] = { "config.json", "generation_config.json",
+                                         "model.safetensors.index.json",
+                                         "model-00001-of-00002.safetensors",
+                                         "model-00002-of-00002.safetensors" };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char *target = NULL, *link = NULL;
+        assert_true(asprintf(&target, "../blobs/%s", files[i]) > 0);
+        assert_true(asprintf(&link, "%s/%s", snap, files[i]) > 0);
+        assert_int_equal(symlink(target, link), 0);
+        free(target);
+        free(link);
+    }
+    dgxm_checkpoint *ck = dgxm_checkpoint_open(snap, NULL);
+    assert_non_null(ck);
+    dgxm_checkpoint_free(ck);
+    free(blobs);
+    free(snap);
+}
+
 /* ---- what is refused ----------------------------------------------------------------------- */
 
 static void missing_directory(void **state)
@@ -496,6 +526,7 @@ int main(void)
         DIR_TEST(optional_tensors_are_checked_when_stored),
         DIR_TEST(tied_copy_alone_serves_as_embedding),
         DIR_TEST(same_width_needs_no_projection),
+        DIR_TEST(hub_snapshot_symlinks_open),
         DIR_TEST(missing_directory),
         DIR_TEST(directory_is_a_file),
         DIR_TEST(missing_config_json),
