@@ -1,0 +1,318 @@
+/* Weight matrices and the linear op of the CUDA backend: float32 or bf16 weights, float32
+ * activations and accumulation.
+ *
+ * Two kernels. For the decode step (m = 1..4 rows, the batch-2 guidance pair) the op is a GEMV
+ * limited by the bytes of W: one warp per output feature streams its weight row with 16-byte
+ * loads and applies it to every activation row, so W is read once per call. For more rows (the
+ * T5 prompt, the LSTM input projection) a shared-memory tiled GEMM reuses each W tile across 64
+ * rows. Reductions run in a fixed order: results do not change from run to run. */
+#include "cuda_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static constexpr int GEMV_MAX_ROWS = 4;  /* up to this many activation rows go through the GEMV */
+static constexpr int GEMV_WARPS = 8;     /* warps per block of the GEMV */
+static constexpr int GEMM_TILE = 64;     /* output tile: GEMM_TILE rows x GEMM_TILE features */
+static constexpr int GEMM_K = 16;        /* depth of one shared-memory stage */
+static constexpr int GEMM_THREADS = 256; /* 16 x 16 threads, 4 x 4 outputs each */
+
+/* --- upload ------------------------------------------------------------------------------- */
+
+/* Round to nearest even, keeping NaN a (quiet) NaN. */
+static uint16_t f32_to_bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+dgxm_status dgxm_cuda_matrix_upload(dgxm_backend *b, const float *host, int rows, int cols,
+                                    dgxm_weight_format format, dgxm_matrix *out, dgxm_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (rows <= 0 || cols <= 0)
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "cuda matrix_upload: shape %dx%d", rows,
+                              cols);
+    if (format != DGXM_WEIGHT_F32 && format != DGXM_WEIGHT_BF16)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "cuda backend: weight format %d is not implemented yet (f32 and "
+                              "bf16 only)",
+                              (int)format);
+    const size_t count = (size_t)rows * (size_t)cols;
+    const size_t bytes = count * (format == DGXM_WEIGHT_BF16 ? 2 : 4);
+    const void *src = host;
+    uint16_t *packed = NULL;
+    if (format == DGXM_WEIGHT_BF16) {
+        packed = (uint16_t *)malloc(bytes);
+        if (!packed)
+            return dgxm_error_set(err, DGXM_ERR_NOMEM,
+                                  "cuda matrix_upload: %zu bytes of host staging", bytes);
+        for (size_t i = 0; i < count; i++)
+            packed[i] = f32_to_bf16(host[i]);
+        src = packed;
+    }
+    void *dev = b->ops->alloc(b, bytes);
+    if (!dev) {
+        free(packed);
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cuda matrix_upload: %zu bytes for %dx%d", bytes,
+                              rows, cols);
+    }
+    dgxm_status s = b->ops->copy_to_device(b, dev, src, bytes, err);
+    free(packed);
+    if (s) {
+        b->ops->release(b, dev);
+        return s;
+    }
+    out->format = format;
+    out->rows = rows;
+    out->cols = cols;
+    out->data = dev;
+    return DGXM_OK;
+}
+
+void dgxm_cuda_matrix_free(dgxm_backend *b, dgxm_matrix *m)
+{
+    if (!m)
+        return;
+    b->ops->release(b, m->data);
+    b->ops->release(b, m->scales);
+    memset(m, 0, sizeof *m);
+}
+
+/* --- GEMV: m <= GEMV_MAX_ROWS ------------------------------------------------------------- */
+
+/* Eight weights from 16 bytes at w + c (c a multiple of 4 for f32, of 8 for bf16). */
+static __device__ __forceinline__ void load_w4(const float *w, int c, float out[4])
+{
+    float4 v = __ldg(reinterpret_cast<const float4 *>(w + c));
+    out[0] = v.x, out[1] = v.y, out[2] = v.z, out[3] = v.w;
+}
+
+static __device__ __forceinline__ void load_w8(const uint16_t *w, int c, float out[8])
+{
+    uint4 v = __ldg(reinterpret_cast<const uint4 *>(w + c));
+    out[0] = dgxm_bf16_lo(v.x), out[1] = dgxm_bf16_hi(v.x);
+    out[2] = dgxm_bf16_lo(v.y), out[3] = dgxm_bf16_hi(v.y);
+    out[4] = dgxm_bf16_lo(v.z), out[5] = dgxm_bf16_hi(v.z);
+    out[6] = dgxm_bf16_lo(v.w), out[7] = dgxm_bf16_hi(v.w);
+}
+
+template <typename W> struct wtraits;
+template <> struct wtraits<float> {
+    enum {
+        per_vec = 4
+    };
+    static __device__ __forceinline__ void load(const float *w, int c, float *out)
+    {
+        load_w4(w, c, out);
+    }
+    static __device__ __forceinline__ float one(const float *w, int c)
+    {
+        return __ldg(w + c);
+    }
+};
+template <> struct wtraits<uint16_t> {
+    enum {
+        per_vec = 8
+    };
+    static __device__ __forceinline__ void load(const uint16_t *w, int c, float *out)
+    {
+        load_w8(w, c, out);
+    }
+    static __device__ __forceinline__ float one(const uint16_t *w, int c)
+    {
+        return __uint_as_float((unsigned int)__ldg(w + c) << 16);
+    }
+};
+
+/* One warp per output feature o (grid-stride over features). VEC: rows of W and x are 16-byte
+ * aligned and cols is a multiple of the vector width, so every load is 16 bytes wide. */
+template <typename W, int M, bool VEC>
+static __global__ void gemv_kernel(const W *__restrict__ w, const float *__restrict__ bias,
+                                   const float *__restrict__ x, int rows, int cols,
+                                   float *__restrict__ y, int accumulate)
+{
+    constexpr int PV = wtraits<W>::per_vec;
+    const int lane = threadIdx.x & 31;
+    const int warps = (gridDim.x * blockDim.x) >> 5;
+    for (int o = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; o < rows; o += warps) {
+        const W *wr = w + (size_t)o * cols;
+        float acc[M];
+#pragma unroll
+        for (int r = 0; r < M; r++)
+            acc[r] = 0.0f;
+        if (VEC) {
+#pragma unroll 2
+            for (int c = lane * PV; c < cols; c += 32 * PV) {
+                float wv[PV];
+                wtraits<W>::load(wr, c, wv);
+#pragma unroll
+                for (int r = 0; r < M; r++) {
+                    const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)r * cols + c);
+#pragma unroll
+                    for (int q = 0; q < PV / 4; q++) {
+                        float4 xv = __ldg(xr + q);
+                        acc[r] += wv[4 * q] * xv.x + wv[4 * q + 1] * xv.y + wv[4 * q + 2] * xv.z +
+                                  wv[4 * q + 3] * xv.w;
+                    }
+                }
+            }
+        } else {
+            for (int c = lane; c < cols; c += 32) {
+                float wv = wtraits<W>::one(wr, c);
+#pragma unroll
+                for (int r = 0; r < M; r++)
+                    acc[r] += wv * __ldg(x + (size_t)r * cols + c);
+            }
+        }
+#pragma unroll
+        for (int r = 0; r < M; r++) {
+            float v = dgxm_warp_sum(acc[r]);
+            if (lane == 0) {
+                if (bias)
+                    v += bias[o];
+                float *yo = y + (size_t)r * rows + o;
+                *yo = accumulate ? *yo + v : v;
+            }
+        }
+    }
+}
+
+template <typename W, int M>
+static void launch_gemv(const dgxm_cuda_backend *cb, const W *w, const float *bias, const float *x,
+                        int rows, int cols, float *y, bool accumulate)
+{
+    constexpr int PV = wtraits<W>::per_vec;
+    const bool vec = cols % PV == 0 && ((uintptr_t)w & 15u) == 0 && ((uintptr_t)x & 15u) == 0;
+    const unsigned int threads = GEMV_WARPS * 32;
+    unsigned int blocks = (unsigned int)((rows + GEMV_WARPS - 1) / GEMV_WARPS);
+    const unsigned int most = (unsigned int)cb->info.sm_count * 32u;
+    if (blocks > most)
+        blocks = most;
+    if (vec)
+        gemv_kernel<W, M, true>
+            <<<blocks, threads, 0, cb->stream>>>(w, bias, x, rows, cols, y, accumulate);
+    else
+        gemv_kernel<W, M, false>
+            <<<blocks, threads, 0, cb->stream>>>(w, bias, x, rows, cols, y, accumulate);
+}
+
+template <typename W>
+static void gemv_rows(const dgxm_cuda_backend *cb, const W *w, const float *bias, const float *x,
+                      int m, int rows, int cols, float *y, bool accumulate)
+{
+    switch (m) {
+    case 1: launch_gemv<W, 1>(cb, w, bias, x, rows, cols, y, accumulate); break;
+    case 2: launch_gemv<W, 2>(cb, w, bias, x, rows, cols, y, accumulate); break;
+    case 3: launch_gemv<W, 3>(cb, w, bias, x, rows, cols, y, accumulate); break;
+    default: launch_gemv<W, 4>(cb, w, bias, x, rows, cols, y, accumulate); break;
+    }
+}
+
+/* --- tiled GEMM ---------------------------------------------------------------------------- */
+
+/* Thread (ty, tx) of a 16 x 16 block owns rows ty + 16 i and features tx + 16 j of the tile, so
+ * a warp reads shared memory without bank conflicts and writes 16 consecutive features. */
+template <bool BF16>
+static __global__ void __launch_bounds__(GEMM_THREADS)
+    gemm_kernel(const float *__restrict__ a, long long a_row, long long a_col,
+                const void *__restrict__ wv, const float *__restrict__ bias,
+                const float *__restrict__ bias2, int m, int n, int k, float *__restrict__ y,
+                int accumulate)
+{
+    __shared__ float as[GEMM_K][GEMM_TILE + 4];
+    __shared__ float ws[GEMM_K][GEMM_TILE + 4];
+    const int tid = threadIdx.x, tx = tid & 15, ty = tid >> 4;
+    const int row0 = blockIdx.y * GEMM_TILE, col0 = blockIdx.x * GEMM_TILE;
+    float acc[4][4] = {};
+    for (int k0 = 0; k0 < k; k0 += GEMM_K) {
+        for (int e = tid; e < GEMM_TILE * GEMM_K; e += GEMM_THREADS) {
+            const int i = e / GEMM_K, kk = e % GEMM_K, c = k0 + kk;
+            const int r = row0 + i, o = col0 + i;
+            as[kk][i] = r < m && c < k ? __ldg(a + r * a_row + c * a_col) : 0.0f;
+            float wval = 0.0f;
+            if (o < n && c < k) {
+                if (BF16)
+                    wval = __uint_as_float(
+                        (unsigned int)__ldg((const uint16_t *)wv + (size_t)o * k + c) << 16);
+                else
+                    wval = __ldg((const float *)wv + (size_t)o * k + c);
+            }
+            ws[kk][i] = wval;
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < GEMM_K; kk++) {
+            float ar[4], wr[4];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+                ar[i] = as[kk][ty + 16 * i], wr[i] = ws[kk][tx + 16 * i];
+#pragma unroll
+            for (int i = 0; i < 4; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++)
+                    acc[i][j] += ar[i] * wr[j];
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        const int r = row0 + ty + 16 * i;
+        if (r >= m)
+            continue;
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int o = col0 + tx + 16 * j;
+            if (o >= n)
+                continue;
+            float v = acc[i][j];
+            if (bias)
+                v += bias[o];
+            if (bias2)
+                v += bias2[o];
+            float *yo = y + (size_t)r * n + o;
+            *yo = accumulate ? *yo + v : v;
+        }
+    }
+}
+
+dgxm_status dgxm_cuda_gemm(dgxm_cuda_backend *cb, const float *a, long long a_row, long long a_col,
+                           const void *w, bool w_bf16, const float *bias, const float *bias2, int m,
+                           int n, int k, float *y, bool accumulate, const char *op, dgxm_error *err)
+{
+    if ((m + GEMM_TILE - 1) / GEMM_TILE > 65535)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda %s: %d rows is too many", op, m);
+    dim3 grid((unsigned int)((n + GEMM_TILE - 1) / GEMM_TILE),
+              (unsigned int)((m + GEMM_TILE - 1) / GEMM_TILE));
+    if (w_bf16)
+        gemm_kernel<true><<<grid, GEMM_THREADS, 0, cb->stream>>>(a, a_row, a_col, w, bias, bias2, m,
+                                                                 n, k, y, accumulate);
+    else
+        gemm_kernel<false><<<grid, GEMM_THREADS, 0, cb->stream>>>(a, a_row, a_col, w, bias, bias2,
+                                                                  m, n, k, y, accumulate);
+    return dgxm_cuda_launched(err, op);
+}
+
+dgxm_status dgxm_cuda_linear(dgxm_backend *b, const dgxm_matrix *w, const float *bias,
+                             const float *x, int m, float *y, bool accumulate, dgxm_error *err)
+{
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    if (w->format != DGXM_WEIGHT_F32 && w->format != DGXM_WEIGHT_BF16)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda linear: weight format %d",
+                              (int)w->format);
+    if (m <= 0)
+        return DGXM_OK;
+    const bool bf16 = w->format == DGXM_WEIGHT_BF16;
+    if (m > GEMV_MAX_ROWS)
+        return dgxm_cuda_gemm(cb, x, w->cols, 1, w->data, bf16, bias, NULL, m, w->rows, w->cols, y,
+                              accumulate, "linear", err);
+    if (bf16)
+        gemv_rows(cb, (const uint16_t *)w->data, bias, x, m, w->rows, w->cols, y, accumulate);
+    else
+        gemv_rows(cb, (const float *)w->data, bias, x, m, w->rows, w->cols, y, accumulate);
+    return dgxm_cuda_launched(err, "linear");
+}
