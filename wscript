@@ -12,8 +12,10 @@ import re
 import subprocess
 import sys
 
-from waflib import Logs, Options
+from waflib import Logs, Options, Task
 from waflib.Build import BuildContext, CleanContext, InstallContext
+from waflib.TaskGen import extension
+from waflib.Tools import c_preproc
 
 APPNAME = 'dgx-music'
 VERSION = '0.1.0'
@@ -44,7 +46,8 @@ def options(opt):
     opt.add_option('--no-cuda', action='store_true', default=False,
                    help='build the CPU engine alone, even when nvcc is present')
     opt.add_option('--cuda-archs', default='',
-                   help='comma list of CUDA targets to build (default: all, sm_80..sm_121 + PTX)')
+                   help='comma list of CUDA targets to build, e.g. sm_90a or sm_120f,compute_120 '
+                        '(default: %s)' % ','.join(CUDA_ARCHS_ALL))
 
 
 def check_deps(conf):
@@ -63,15 +66,7 @@ def configure(conf):
     conf.env.append_value('CFLAGS', COMMON_CFLAGS)
     conf.env.append_value('LINKFLAGS', ['-pthread'])
 
-    conf.env.HAVE_CUDA = False
-    if not Options.options.no_cuda:
-        nvcc = conf.find_program('nvcc', var='NVCC', mandatory=False,
-                                 path_list=os.environ.get('PATH', '').split(os.pathsep)
-                                 + ['/usr/local/cuda/bin'])
-        conf.env.HAVE_CUDA = bool(nvcc)
-    conf.env.CUDA_ARCHS = Options.options.cuda_archs
-    conf.msg('CUDA backend', 'yes' if conf.env.HAVE_CUDA else 'no (CPU engine only)',
-             color='GREEN' if conf.env.HAVE_CUDA else 'YELLOW')
+    configure_cuda(conf)
 
     base = conf.env
     conf.env.append_value('CFLAGS', ['-O2', '-g'])
@@ -110,6 +105,7 @@ def build(bld):
               + collect(bld, 'kernels/cpu/*.c'),
               target='dgxm_core', includes=inc, export_includes=inc, use=uses,
               defines=defines)
+    cuda_use = build_cuda(bld, inc)
 
     if v == 'fuzz':
         for src in collect(bld, 'tests/fuzz/fuzz_*.c'):
@@ -122,11 +118,145 @@ def build(bld):
                 use=['dgxm_core'] + uses)
 
     support = collect(bld, 'tests/support/*.c')
-    for src in collect(bld, 'tests/test_*.c'):
+    for src in collect(bld, 'tests/test_*.c', excl=['tests/test_cuda_*.c']):
         name = os.path.splitext(src.name)[0]
         bld.program(source=[src] + support, target='tests/' + name,
                     includes=['tests/support'], defines=defines,
                     use=['dgxm_core', 'CMOCKA'] + uses, install_path=None)
+    if cuda_use:
+        build_cuda_tests(bld, support, defines, cuda_use + uses)
+
+
+# ---- CUDA backend (kernels/cuda/) ---------------------------------------------------------------
+# Machine code (SASS) for every GPU generation from Ampere to Blackwell plus PTX of the newest
+# family, so one binary runs natively from sm_80 to GB10 (sm_121) and is JIT-compiled by the driver
+# on later parts. 'a' targets unlock one exact chip's features, 'f' targets a family's (sm_120f runs
+# on CC 12.0 and 12.1). See docs/architecture.md, "CUDA backend".
+CUDA_ARCHS_ALL = ['sm_80', 'sm_86', 'sm_89', 'sm_90a', 'sm_100f', 'sm_120f', 'sm_121a',
+                  'compute_120']
+CUDA_LIBS = ['cudart_static', 'dl', 'rt', 'pthread', 'stdc++']
+
+
+def cuda_gencode(arch):
+    """sm_90a -> machine code for sm_90a; compute_120 -> PTX for compute_120."""
+    m = re.fullmatch(r'(sm|compute)_(\d+[af]?)', arch)
+    if not m:
+        raise ValueError(arch)
+    kind, num = m.groups()
+    return '-gencode=arch=compute_%s,code=%s_%s' % (num, kind, num)
+
+
+def cuda_archs_wanted():
+    archs = [a.strip() for a in Options.options.cuda_archs.replace(' ', ',').split(',')
+             if a.strip()]
+    return (archs, '--cuda-archs') if archs else (CUDA_ARCHS_ALL, 'all targets')
+
+
+def configure_cuda(conf):
+    conf.env.HAVE_CUDA = False
+    if Options.options.no_cuda:
+        conf.msg('CUDA backend', 'no (--no-cuda)', color='YELLOW')
+        return
+    nvcc = conf.find_program('nvcc', var='NVCC', mandatory=False,
+                             path_list=os.environ.get('PATH', '').split(os.pathsep)
+                             + ['/usr/local/cuda/bin'])
+    if not nvcc:
+        conf.msg('CUDA backend', 'no (nvcc not found: CPU engine only)', color='YELLOW')
+        return
+    root = os.path.dirname(os.path.dirname(os.path.realpath(conf.env.NVCC[0])))
+    libdirs = [os.path.join(root, d) for d in ('lib64', 'lib', 'targets/x86_64-linux/lib',
+                                               'targets/sbsa-linux/lib',
+                                               'targets/aarch64-linux/lib')]
+    libdir = next((d for d in libdirs if os.path.exists(os.path.join(d, 'libcudart_static.a'))),
+                  None)
+    if not libdir:
+        conf.fatal('nvcc found at %s but no libcudart_static.a under %s; install the CUDA toolkit '
+                   'completely or configure with --no-cuda' % (conf.env.NVCC[0], root))
+    archs, source = cuda_archs_wanted()
+    try:
+        gencode = [cuda_gencode(a) for a in archs]
+    except ValueError as e:
+        conf.fatal('CUDA target %s is not of the form sm_NN[a|f] or compute_NN[a|f]' % e)
+
+    # Every target must be accepted by this nvcc: compile a tiny kernel for each, name any
+    # rejected one.
+    probe = conf.bldnode.make_node('cuda_probe.cu')
+    probe.write('__global__ void dgxm_probe(float *p) { p[threadIdx.x] *= 2.0f; }\n')
+    rejected = []
+    for arch, flag in zip(archs, gencode):
+        cmd = conf.env.NVCC + ['-c', flag, probe.abspath(), '-o',
+                               conf.bldnode.make_node('cuda_probe.o').abspath()]
+        if subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT).returncode:
+            rejected.append(arch)
+    if rejected and source == '--cuda-archs':
+        conf.fatal('this nvcc (%s) rejects CUDA target(s) %s; pick others with --cuda-archs'
+                   % (conf.env.NVCC[0], ', '.join(rejected)))
+    if rejected:  # an older nvcc: build what it knows, say what is missing
+        conf.msg('CUDA targets this nvcc lacks', ', '.join(rejected), color='YELLOW')
+        gencode = [g for a, g in zip(archs, gencode) if a not in rejected]
+        archs = [a for a in archs if a not in rejected]
+    if not archs:
+        conf.msg('CUDA backend', 'no (nvcc accepts none of the targets)', color='YELLOW')
+        return
+
+    conf.env.HAVE_CUDA = True
+    conf.env.CUDA_ARCH_LIST = ' '.join(archs)
+    conf.env.NVCC_ARCH_FLAGS = gencode
+    conf.env.NVCCFLAGS = ['-std=c++17', '-O3', '--Werror', 'all-warnings',
+                          '-Xcompiler', '-fPIC,-Wall,-Wextra,-Werror', '-lineinfo']
+    conf.env.LIBPATH_CUDART = [libdir]
+    conf.env.LIB_CUDART = CUDA_LIBS
+    conf.msg('CUDA backend', 'yes: %s (%s)' % (conf.env.CUDA_ARCH_LIST, source), color='GREEN')
+
+
+class cuda(Task.Task):
+    """nvcc -c for one .cu file of the CUDA backend."""
+    run_str = ('${NVCC} ${NVCCFLAGS} ${NVCC_ARCH_FLAGS} ${CPPPATH_ST:INCPATHS} '
+               '${DEFINES_ST:DEFINES} -c ${SRC} -o ${TGT[0].abspath()}')
+    color = 'GREEN'
+    ext_in = ['.h']
+    vars = ['CCDEPS']
+    scan = c_preproc.scan
+    shell = False
+
+
+@extension('.cu')
+def cuda_hook(self, node):
+    return self.create_compiled_task('cuda', node)
+
+
+def write_cuda_archs(task):
+    task.outputs[0].write('/* Generated by the build: the CUDA targets compiled in. */\n'
+                          '#define DGXM_CUDA_ARCHS "%s"\n' % task.env.CUDA_ARCH_LIST)
+
+
+def build_cuda(bld, inc):
+    """The CUDA backend as the static library dgxm_cuda; returns what programs that use it add
+    to their `use` (nothing without CUDA, and nothing for the fuzz variant)."""
+    if not bld.env.HAVE_CUDA or bld.variant == 'fuzz':
+        return []
+    if not bld.env.CUDA_ARCH_LIST:
+        Logs.warn('nvcc was found by an older configure: run waf configure to build the CUDA '
+                  'backend')
+        return []
+    bld(rule=write_cuda_archs, target='kernels/cuda/cuda_archs.h', vars=['CUDA_ARCH_LIST'])
+    cuda_inc = inc + ['kernels/cuda']
+    bld.stlib(source=collect(bld, 'kernels/cuda/*.cu'), target='dgxm_cuda', features='c',
+              includes=cuda_inc, use=['dgxm_core', 'CUDART'])
+    return ['dgxm_cuda', 'dgxm_core', 'CUDART']
+
+
+def build_cuda_tests(bld, support, defines, use):
+    """Tests of the CUDA backend: built whenever CUDA is; they skip visibly without a device."""
+    checks = collect(bld, 'tests/cuda_checks.c')
+    for src in collect(bld, 'tests/test_cuda_*.c'):
+        name = os.path.splitext(src.name)[0]
+        bld.program(source=[src] + support + checks, target='tests/' + name,
+                    includes=['tests/support', 'tests'], defines=defines,
+                    use=use + ['CMOCKA'], install_path=None)
+    # The standalone driver for GPU machines (no cmocka): the same checks as a table + timings.
+    bld.program(source=['tests/cuda_device_check.c'] + checks, target='tests/cuda_device_check',
+                includes=['tests'], use=use, install_path=None)
 
 
 def run_tests(bld):
