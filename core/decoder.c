@@ -180,3 +180,25 @@ void dgxm_decoder_free(dgxm_decoder *dec)
     free(dec->positions);
     free(dec);
 }
+
+static double matrix_bytes(const dgxm_matrix *m)
+{
+    double per = m->format == DGXM_WEIGHT_F32 ? 4 : m->format == DGXM_WEIGHT_INT8 ? 1 : 2;
+    return (double)m->rows * m->cols * per + (m->scales ? 4.0 * m->rows : 0);
+}
+
+double dgxm_decoder_step_weight_bytes(const dgxm_decoder *dec)
+{
+    const dgxm_decoder_config *c = &dec->cfg;
+    double bytes = matrix_bytes(&dec->heads);
+    bytes += 4.0 * c->num_codebooks * c->hidden_size; /* one embedding row per codebook */
+    for (int i = 0; i < c->num_layers; i++) {
+        const decoder_layer *l = &dec->layers[i];
+        const dgxm_matrix *per_step[] = { &l->q,  &l->k,  &l->v,   &l->o,
+                                          &l->cq, &l->co, &l->fc1, &l->fc2 };
+        for (size_t m = 0; m < sizeof per_step / sizeof per_step[0]; m++)
+            bytes += matrix_bytes(per_step[m]);
+        bytes += 4.0 * 6 * c->hidden_size; /* three layer norms */
+    }
+    return bytes;
+}

@@ -40,6 +40,14 @@ void dgxm_decoder_state_free(dgxm_decoder_state *st);
 dgxm_status dgxm_decoder_step(dgxm_decoder_state *st, const int32_t *tokens, float *logits,
                               dgxm_error *err);
 
+/* Moves the next step to `position` (< capacity) without running the steps before it; the
+ * cache there holds whatever it held (zeros in a new state). For benchmarks of late steps. */
+dgxm_status dgxm_decoder_state_seek(dgxm_decoder_state *st, int position, dgxm_error *err);
+
+/* Bytes of weights one step reads (every matrix, embedding row and head), for bandwidth
+ * floors. */
+double dgxm_decoder_step_weight_bytes(const dgxm_decoder *dec);
+
 /* Positions run so far. */
 int dgxm_decoder_state_position(const dgxm_decoder_state *st);
 

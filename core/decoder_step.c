@@ -104,6 +104,16 @@ dgxm_decoder_state *dgxm_decoder_state_new(dgxm_decoder *dec, int rows, int capa
     return st;
 }
 
+dgxm_status dgxm_decoder_state_seek(dgxm_decoder_state *st, int position, dgxm_error *err)
+{
+    if (position < 0 || position >= st->capacity)
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                              "decoder: seek to %d outside a capacity of %d", position,
+                              st->capacity);
+    st->position = position;
+    return DGXM_OK;
+}
+
 int dgxm_decoder_state_position(const dgxm_decoder_state *st)
 {
     return st->position;
