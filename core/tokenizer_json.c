@@ -546,26 +546,6 @@ static dgxm_status template_object_item(jctx *c, json_t *specials, json_t *item,
     return DGXM_OK;
 }
 
-/* One word of the string form "$A </s>": "$A", "$0", "$" (optionally ":type_id") or a
- * special token name (optionally ":type_id"). */
-static dgxm_status template_string_item(jctx *c, json_t *specials, const char *word, size_t len,
-                                        const char *path, bool *seen_a)
-{
-    if (word[0] == '$') {
-        if (len == 1 || word[1] == ':' || word[1] == 'A' || word[1] == '0') {
-            *seen_a = true;
-            return DGXM_OK;
-        }
-        return jfail(c, DGXM_ERR_FORMAT, path, "single template has sequence \"%.*s\"",
-                     (int)(len > 60 ? 60 : len), word);
-    }
-    const char *colon = memchr(word, ':', len);
-    size_t n = colon ? (size_t)(colon - word) : len;
-    char key[128];
-    snprintf(key, sizeof key, "%.*s", (int)(n < 100 ? n : 100), word);
-    return special_item(c, specials, key, path, *seen_a);
-}
-
 static dgxm_status parse_template(jctx *c, json_t *j, const char *path)
 {
     json_t *single = json_object_get(j, "single");
@@ -578,19 +558,8 @@ static dgxm_status parse_template(jctx *c, json_t *j, const char *path)
             snprintf(sub, sizeof sub, "%s.single[%zu]", path, i);
             st = template_object_item(c, specials, json_array_get(single, i), sub, &seen_a);
         }
-    } else if (json_is_string(single)) {
-        const char *s = json_string_value(single);
-        snprintf(sub, sizeof sub, "%s.single", path);
-        for (size_t i = 0; st == DGXM_OK && s[i];) {
-            size_t k = i;
-            while (s[k] && s[k] != ' ')
-                k++;
-            if (k > i)
-                st = template_string_item(c, specials, s + i, k - i, sub, &seen_a);
-            i = s[k] ? k + 1 : k;
-        }
     } else {
-        return jfail(c, DGXM_ERR_FORMAT, path, "\"single\" is missing or not a template");
+        return jfail(c, DGXM_ERR_FORMAT, path, "\"single\" is missing or not an array");
     }
     if (st == DGXM_OK && !seen_a)
         return jfail(c, DGXM_ERR_FORMAT, path, "single template lacks $A");
