@@ -61,7 +61,7 @@ static void attend_row(const attention_job *j, int h, int i, float *scores)
     }
 }
 
-static void attention_range(void *ctx, size_t begin, size_t end)
+DGXM_HOT static void attention_range(void *ctx, size_t begin, size_t end)
 {
     attention_job *j = ctx;
     float *scores = malloc((size_t)j->lk * sizeof(float));

@@ -7,10 +7,36 @@
 #include "backend.h"
 #include "thread_pool.h"
 
+#include <string.h>
+
 typedef struct dgxm_cpu_backend {
     dgxm_backend base; /* first: a dgxm_backend * is a dgxm_cpu_backend * */
     dgxm_thread_pool *pool;
 } dgxm_cpu_backend;
+
+/* Hot loops get an AVX2/FMA clone on x86-64, chosen at load time from the CPU's features; other
+ * architectures compile the same portable C for their baseline SIMD (NEON on ARM64). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define DGXM_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define DGXM_HOT
+#endif
+
+/* Eight floats as one value: GCC and Clang lower it to one AVX register on x86-64 and two NEON
+ * registers on ARM64, so the micro-kernels are one portable source for both. */
+typedef float dgxm_v8 __attribute__((vector_size(32)));
+
+static inline dgxm_v8 dgxm_load8(const float *p)
+{
+    dgxm_v8 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void dgxm_store8(float *p, dgxm_v8 v)
+{
+    memcpy(p, &v, sizeof v);
+}
 
 static inline dgxm_thread_pool *dgxm_cpu_pool(dgxm_backend *b)
 {

@@ -50,7 +50,7 @@ typedef struct linear_job {
     bool accumulate;
 } linear_job;
 
-static void linear_range(void *ctx, size_t begin, size_t end)
+DGXM_HOT static void linear_range(void *ctx, size_t begin, size_t end)
 {
     const linear_job *j = ctx;
     for (int r = 0; r < j->m; r++) {

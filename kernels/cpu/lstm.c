@@ -1,28 +1,11 @@
-/* One LSTM layer on the CPU. The input projection of every step is one matrix product up front;
- * the recurrence then needs only h . W_hh^T per step, split across the pool by gate rows. */
+/* One LSTM layer on the CPU. The input projection of every step is one blocked matrix product
+ * up front (the linear op); the recurrence then needs only h . W_hh^T per step, split across the
+ * pool by gate rows. */
 #include "cpu_backend.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct input_job {
-    const float *xt, *w_ih, *b_ih, *b_hh; /* xt: the input transposed to [t][cin] */
-    float *pre;                           /* [t][4h] */
-    int cin, gates;
-} input_job;
-
-static void input_range(void *ctx, size_t begin, size_t end)
-{
-    const input_job *j = ctx;
-    for (size_t s = begin; s < end; s++) {
-        const float *col = j->xt + s * (size_t)j->cin;
-        float *ps = j->pre + s * (size_t)j->gates;
-        for (int g = 0; g < j->gates; g++)
-            ps[g] =
-                dgxm_dot_f32(col, j->w_ih + (size_t)g * j->cin, j->cin) + j->b_ih[g] + j->b_hh[g];
-    }
-}
 
 typedef struct recur_job {
     const float *w_hh, *h, *pre;
@@ -30,7 +13,7 @@ typedef struct recur_job {
     int hidden;
 } recur_job;
 
-static void recur_range(void *ctx, size_t begin, size_t end)
+DGXM_HOT static void recur_range(void *ctx, size_t begin, size_t end)
 {
     const recur_job *j = ctx;
     for (size_t g = begin; g < end; g++)
@@ -61,8 +44,16 @@ dgxm_status dgxm_cpu_lstm(dgxm_backend *b, const float *x, int cin, int t, const
         for (int s = 0; s < t; s++)
             xt[(size_t)s * cin + ch] = x[(size_t)ch * t + s];
     float *h = state, *c = state + hidden, *gates = state + 2 * hidden;
-    input_job in = { xt, w_ih, b_ih, b_hh, pre, cin, G };
-    dgxm_parallel_for(dgxm_cpu_pool(b), (size_t)t, 4, input_range, &in);
+    /* pre[s] = W_ih x_s + b_ih, then + b_hh: the two biases added in the reference's order */
+    dgxm_matrix w_in = { .format = DGXM_WEIGHT_F32, .rows = G, .cols = cin, .data = (void *)w_ih };
+    dgxm_status st = dgxm_cpu_linear(b, &w_in, b_ih, xt, t, pre, false, err);
+    if (st) {
+        free(pre), free(state), free(xt);
+        return st;
+    }
+    for (int s = 0; s < t; s++)
+        for (int g = 0; g < G; g++)
+            pre[(size_t)s * G + g] += b_hh[g];
     for (int s = 0; s < t; s++) {
         recur_job rj = { w_hh, h, pre + (size_t)s * G, gates, hidden };
         dgxm_parallel_for(dgxm_cpu_pool(b), (size_t)G, 256, recur_range, &rj);

@@ -13,7 +13,7 @@ typedef struct norm_job {
     float eps;
 } norm_job;
 
-static void rms_range(void *ctx, size_t begin, size_t end)
+DGXM_HOT static void rms_range(void *ctx, size_t begin, size_t end)
 {
     const norm_job *j = ctx;
     for (size_t r = begin; r < end; r++) {
@@ -28,7 +28,7 @@ static void rms_range(void *ctx, size_t begin, size_t end)
     }
 }
 
-static void layer_norm_range(void *ctx, size_t begin, size_t end)
+DGXM_HOT static void layer_norm_range(void *ctx, size_t begin, size_t end)
 {
     const norm_job *j = ctx;
     for (size_t r = begin; r < end; r++) {
