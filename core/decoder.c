@@ -100,14 +100,14 @@ static dgxm_status load_heads(dgxm_decoder *dec, const dgxm_weights *w, dgxm_err
         st = t ? dgxm_tensor_to_f32(t, stacked + (size_t)c * v * d, err) : err->status;
     }
     if (!st)
-        st = dec->b->ops->matrix_upload(dec->b, stacked, k * v, d, DGXM_WEIGHT_F32, &dec->heads,
-                                        err);
+        st = dec->b->ops->matrix_upload(dec->b, stacked, k * v, d, dec->format, &dec->heads, err);
     free(stacked);
     return st;
 }
 
 dgxm_decoder *dgxm_decoder_new(dgxm_backend *backend, const dgxm_weights *w,
-                               const dgxm_model_config *cfg, dgxm_error *err)
+                               const dgxm_model_config *cfg, dgxm_weight_format format,
+                               dgxm_error *err)
 {
     dgxm_decoder *dec = calloc(1, sizeof *dec);
     if (!dec) {
@@ -116,6 +116,7 @@ dgxm_decoder *dgxm_decoder_new(dgxm_backend *backend, const dgxm_weights *w,
     }
     dec->b = backend;
     dec->cfg = cfg->decoder;
+    dec->format = format;
     const dgxm_decoder_config *c = &dec->cfg;
     dec->embed = calloc((size_t)c->num_codebooks, sizeof *dec->embed);
     dec->layers = calloc((size_t)c->num_layers, sizeof *dec->layers);

@@ -23,8 +23,10 @@
 typedef struct dgxm_decoder dgxm_decoder;
 typedef struct dgxm_decoder_state dgxm_decoder_state;
 
+/* format: the storage of every matrix of the layers and heads (embeddings stay float32). */
 dgxm_decoder *dgxm_decoder_new(dgxm_backend *backend, const dgxm_weights *weights,
-                               const dgxm_model_config *cfg, dgxm_error *err);
+                               const dgxm_model_config *cfg, dgxm_weight_format format,
+                               dgxm_error *err);
 void dgxm_decoder_free(dgxm_decoder *dec);
 
 /* A generation of up to `capacity` positions for `rows` batch rows (1, or 2 with guidance).

@@ -19,6 +19,7 @@ typedef struct decoder_layer {
 struct dgxm_decoder {
     dgxm_backend *b;
     dgxm_decoder_config cfg;
+    dgxm_weight_format format;
     float **embed;    /* [K] tables of [vocab + 1][d], backend memory */
     float *positions; /* [max_positions][d], host: the stored table, else computed */
     int max_positions;

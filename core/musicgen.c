@@ -18,7 +18,8 @@ struct dgxm_musicgen {
     dgxm_model_config cfg;
 };
 
-dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_error *err)
+dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_weight_format format,
+                                  dgxm_error *err)
 {
     dgxm_musicgen *m = calloc(1, sizeof *m);
     if (!m) {
@@ -33,7 +34,7 @@ dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_e
     m->cfg = *dgxm_checkpoint_config(m->ckpt);
     const dgxm_weights *w = dgxm_checkpoint_weights(m->ckpt);
     if (!(m->t5 = dgxm_t5_new(backend, w, &m->cfg, err)) ||
-        !(m->decoder = dgxm_decoder_new(backend, w, &m->cfg, err)) ||
+        !(m->decoder = dgxm_decoder_new(backend, w, &m->cfg, format, err)) ||
         !(m->codec = dgxm_encodec_new(backend, w, &m->cfg, err))) {
         dgxm_musicgen_free(m);
         return NULL;

@@ -17,11 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { DGXM_MAX_PROMPT_TOKENS = 2048 };
+enum {
+    DGXM_MAX_PROMPT_TOKENS = 2048
+};
 
 typedef struct dgxm_musicgen dgxm_musicgen;
 
-dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_error *err);
+/* format: the decoder's weight storage (DGXM_WEIGHT_F32 is the reference path; BF16 halves
+ * the bytes each step reads). T5 and EnCodec always run in float32. */
+dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_weight_format format,
+                                  dgxm_error *err);
 void dgxm_musicgen_free(dgxm_musicgen *m);
 
 const dgxm_model_config *dgxm_musicgen_config(const dgxm_musicgen *m);

@@ -95,6 +95,47 @@ static void linear_matches_reference(void **state)
     }
 }
 
+/* bf16 weights: exact float32 math on the rounded weights, within bf16 rounding of the
+ * original ones. */
+static void linear_bf16_matches_reference(void **state)
+{
+    (void)state;
+    dgxm_backend *b = backend_with(3);
+    const int m = 2, rows = 300, cols = 1000;
+    float *w = random_floats((size_t)rows * cols), *x = random_floats((size_t)m * cols);
+    float *y = poisoned((size_t)m * rows);
+    double *exact = malloc((size_t)m * rows * sizeof *exact);
+    double *rounded = malloc((size_t)m * rows * sizeof *rounded);
+    for (int r = 0; r < m; r++)
+        for (int o = 0; o < rows; o++) {
+            double e = 0, q = 0;
+            for (int i = 0; i < cols; i++) {
+                float wv = w[(size_t)o * cols + i];
+                uint32_t bits;
+                memcpy(&bits, &wv, 4);
+                bits = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000u; /* nearest even */
+                float wq;
+                memcpy(&wq, &bits, 4);
+                e += (double)x[(size_t)r * cols + i] * wv;
+                q += (double)x[(size_t)r * cols + i] * wq;
+            }
+            exact[(size_t)r * rows + o] = e;
+            rounded[(size_t)r * rows + o] = q;
+        }
+    dgxm_matrix mat;
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    assert_int_equal(b->ops->matrix_upload(b, w, rows, cols, DGXM_WEIGHT_BF16, &mat, &err),
+                     DGXM_OK);
+    assert_int_equal(b->ops->linear(b, &mat, NULL, x, m, y, false, &err), DGXM_OK);
+    assert_true(rel_error(y, rounded, (size_t)m * rows) < 1e-6);
+    double vs_f32 = rel_error(y, exact, (size_t)m * rows);
+    assert_true(vs_f32 < 1e-2 && vs_f32 > 1e-5); /* really rounded, within bf16 tolerance */
+    b->ops->matrix_free(b, &mat);
+    b->ops->destroy(b);
+    free(w), free(x), free(y), free(exact), free(rounded);
+}
+
 static void unsupported_format_is_an_error(void **state)
 {
     (void)state;
@@ -283,6 +324,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(linear_matches_reference),
+        cmocka_unit_test(linear_bf16_matches_reference),
         cmocka_unit_test(unsupported_format_is_an_error),
         cmocka_unit_test(norms_match_reference),
         cmocka_unit_test(activations_match_reference),

@@ -46,7 +46,7 @@ static void fixture_open(fixture *f, const char *model)
         f->cfg = dgxm_checkpoint_config(f->ckpt);
         const dgxm_weights *w = dgxm_checkpoint_weights(f->ckpt);
         f->t5 = dgxm_t5_new(f->b, w, f->cfg, &err);
-        f->dec = f->t5 ? dgxm_decoder_new(f->b, w, f->cfg, &err) : NULL;
+        f->dec = f->t5 ? dgxm_decoder_new(f->b, w, f->cfg, DGXM_WEIGHT_F32, &err) : NULL;
         f->codec = f->dec ? dgxm_encodec_new(f->b, w, f->cfg, &err) : NULL;
     }
     if (!f->codec)
@@ -181,6 +181,50 @@ static void audio(fixture *f, const char *model, int p)
         fail_msg("%s prompt %d: SNR %.1f dB is below 60 dB", model, p, snr);
 }
 
+/* The bf16 decoder (a faster path) against the float32 oracle: first-step guided logits within
+ * 1e-2 relative error. */
+static void bf16(fixture *f, const char *model, int p)
+{
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_decoder *half =
+        dgxm_decoder_new(f->b, dgxm_checkpoint_weights(f->ckpt), f->cfg, DGXM_WEIGHT_BF16, &err);
+    if (!half)
+        fail_msg("%s", err.message);
+    const int K = f->cfg->decoder.num_codebooks, V = f->cfg->decoder.vocab_size;
+    int lt = 0;
+    float *cond = condition(f, p, &lt);
+    float *logits[2];
+    dgxm_decoder *decs[2] = { f->dec, half };
+    int32_t column[16];
+    for (int k = 0; k < K; k++)
+        column[k] = f->cfg->decoder.pad_token_id;
+    for (int d = 0; d < 2; d++) {
+        logits[d] = malloc((size_t)2 * K * V * sizeof(float));
+        dgxm_decoder_state *st = dgxm_decoder_state_new(decs[d], 2, 4, cond, lt, &err);
+        if (!st || dgxm_decoder_step(st, column, logits[d], &err))
+            fail_msg("%s", err.message);
+        dgxm_decoder_state_free(st);
+    }
+    double num = 0, den = 0;
+    for (int i = 0; i < 2 * K * V; i++) {
+        num += ((double)logits[1][i] - logits[0][i]) * ((double)logits[1][i] - logits[0][i]);
+        den += (double)logits[0][i] * logits[0][i];
+    }
+    double rel = sqrt(num / den);
+    print_message("%s prompt %d: bf16 decoder logits relative error %.2g\n", model, p, rel);
+    if (!(rel <= 1e-2)) /* exactly 0 for a checkpoint stored in bf16 */
+        fail_msg("%s prompt %d: bf16 relative error %.3g", model, p, rel);
+    free(logits[0]), free(logits[1]), free(cond);
+    dgxm_decoder_free(half);
+}
+
+static void bf16_decoder_within_tolerance_of_f32(void **state)
+{
+    (void)state;
+    each_prompt(bf16);
+}
+
 static void greedy_guided_codes_equal_reference(void **state)
 {
     (void)state;
@@ -205,6 +249,7 @@ int main(void)
         cmocka_unit_test(greedy_guided_codes_equal_reference),
         cmocka_unit_test(greedy_unguided_codes_equal_reference),
         cmocka_unit_test(decoded_audio_matches_reference),
+        cmocka_unit_test(bf16_decoder_within_tolerance_of_f32),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

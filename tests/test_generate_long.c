@@ -42,7 +42,7 @@ static int setup(void **state)
     m->cfg = dgxm_checkpoint_config(m->ckpt);
     const dgxm_weights *w = dgxm_checkpoint_weights(m->ckpt);
     m->t5 = dgxm_t5_new(m->b, w, m->cfg, &err);
-    m->dec = dgxm_decoder_new(m->b, w, m->cfg, &err);
+    m->dec = dgxm_decoder_new(m->b, w, m->cfg, DGXM_WEIGHT_F32, &err);
     m->codec = dgxm_encodec_new(m->b, w, m->cfg, &err);
     if (!m->t5 || !m->dec || !m->codec)
         return -1;

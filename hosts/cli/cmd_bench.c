@@ -21,6 +21,7 @@
 
 typedef struct bench_args {
     const char *model, *random;
+    dgxm_weight_format dtype;
     double seconds;
     int threads, repeats;
 } bench_args;
@@ -94,6 +95,8 @@ static int parse(int argc, char **argv, bench_args *a)
         char *end = NULL;
         if (!strcmp(opt, "--model"))
             a->model = val;
+        else if (!strcmp(opt, "--dtype") && (!strcmp(val, "f32") || !strcmp(val, "bf16")))
+            a->dtype = strcmp(val, "f32") ? DGXM_WEIGHT_BF16 : DGXM_WEIGHT_F32;
         else if (!strcmp(opt, "--random"))
             a->random = val;
         else if (!strcmp(opt, "--seconds"))
@@ -103,8 +106,9 @@ static int parse(int argc, char **argv, bench_args *a)
         else if (!strcmp(opt, "--repeats"))
             a->repeats = (int)strtol(val, &end, 10);
         else {
-            fprintf(stderr, "usage: dgxm bench (--model DIR | --random small|medium|large)\n"
-                            "         [--seconds S] [--threads N] [--repeats N]\n");
+            fprintf(stderr,
+                    "usage: dgxm bench (--model DIR | --random small|medium|large)\n"
+                    "         [--dtype f32|bf16] [--seconds S] [--threads N] [--repeats N]\n");
             return -1;
         }
         if (end && *end) {
@@ -143,7 +147,8 @@ static void parts_free(parts *p)
     dgxm_checkpoint_free(p->ckpt);
 }
 
-static int parts_load(const char *dir, int threads, parts *p, dgxm_error *err)
+static int parts_load(const char *dir, int threads, dgxm_weight_format dtype, parts *p,
+                      dgxm_error *err)
 {
     memset(p, 0, sizeof *p);
     if (!(p->ckpt = dgxm_checkpoint_open(dir, err)) || !(p->b = dgxm_cpu_backend_new(threads, err)))
@@ -151,7 +156,7 @@ static int parts_load(const char *dir, int threads, parts *p, dgxm_error *err)
     p->cfg = dgxm_checkpoint_config(p->ckpt);
     const dgxm_weights *w = dgxm_checkpoint_weights(p->ckpt);
     if (!(p->t5 = dgxm_t5_new(p->b, w, p->cfg, err)) ||
-        !(p->dec = dgxm_decoder_new(p->b, w, p->cfg, err)) ||
+        !(p->dec = dgxm_decoder_new(p->b, w, p->cfg, dtype, err)) ||
         !(p->codec = dgxm_encodec_new(p->b, w, p->cfg, err)))
         return -1;
     return 0;
@@ -187,7 +192,7 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
 {
     parts p;
     double t0 = now_s();
-    if (parts_load(dir, a->threads, &p, err)) {
+    if (parts_load(dir, a->threads, a->dtype, &p, err)) {
         parts_free(&p);
         return -1;
     }

@@ -22,6 +22,7 @@
 
 typedef struct generate_args {
     const char *model, *prompt, *prompt_file, *out, *codes_out, *device;
+    dgxm_weight_format dtype;
     double duration, guidance, temperature, top_p;
     int frames, top_k, rate, threads;
     bool greedy, have_seed, have_guidance;
@@ -42,7 +43,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: dgxm generate --model DIR (--prompt TEXT | --prompt-file F) -o OUT\n"
                "         [--duration SEC | --frames N] [--greedy] [--guidance G]\n"
                "         [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-               "         [--device cpu|cuda[:i]] [--threads N] [--codes-out FILE]\n"
+               "         [--device cpu|cuda[:i]] [--dtype f32|bf16] [--threads N]\n"
+               "         [--codes-out FILE]"
                "         [--rate HZ] [--format float|pcm16|pcm24]\n"
                "OUT: .wav (32-bit float at the model's rate by default), .flac or .ogg\n");
 }
@@ -107,6 +109,15 @@ static int parse_args(int argc, char **argv, generate_args *a)
             a->out = val;
         } else if (!strcmp(opt, "--codes-out")) {
             a->codes_out = val;
+        } else if (!strcmp(opt, "--dtype")) {
+            if (!strcmp(val, "f32"))
+                a->dtype = DGXM_WEIGHT_F32;
+            else if (!strcmp(val, "bf16"))
+                a->dtype = DGXM_WEIGHT_BF16;
+            else {
+                fprintf(stderr, "dgxm generate: --dtype '%s': use f32 or bf16\n", val);
+                return -1;
+            }
         } else if (!strcmp(opt, "--device")) {
             a->device = val;
         } else if (!strcmp(opt, "--duration")) {
@@ -283,7 +294,7 @@ static int run(const generate_args *a, const char *prompt, size_t prompt_len)
     int32_t *codes = NULL;
     float *audio = NULL;
     dgxm_audio_writer *writer = NULL;
-    dgxm_musicgen *m = dgxm_musicgen_load(a->model, backend, &err);
+    dgxm_musicgen *m = dgxm_musicgen_load(a->model, backend, a->dtype, &err);
     if (!m)
         goto out;
     const dgxm_model_config *cfg = dgxm_musicgen_config(m);

@@ -7,6 +7,7 @@
 #include "backend.h"
 #include "thread_pool.h"
 
+#include <stdint.h>
 #include <string.h>
 
 typedef struct dgxm_cpu_backend {
@@ -36,6 +37,25 @@ static inline dgxm_v8 dgxm_load8(const float *p)
 static inline void dgxm_store8(float *p, dgxm_v8 v)
 {
     memcpy(p, &v, sizeof v);
+}
+
+typedef uint16_t dgxm_u16x8 __attribute__((vector_size(16)));
+typedef uint32_t dgxm_u32x8 __attribute__((vector_size(32)));
+
+/* Eight bfloat16 values widened to float32: the top half of each float's bits. */
+static inline dgxm_v8 dgxm_load8_bf16(const uint16_t *p)
+{
+    dgxm_u16x8 h;
+    memcpy(&h, p, sizeof h);
+    dgxm_u32x8 w = __builtin_convertvector(h, dgxm_u32x8) << 16;
+    dgxm_v8 f;
+    memcpy(&f, &w, sizeof f);
+    return f;
+}
+
+static inline float dgxm_hsum8(dgxm_v8 v)
+{
+    return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
 }
 
 static inline dgxm_thread_pool *dgxm_cpu_pool(dgxm_backend *b)
