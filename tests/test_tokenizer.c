@@ -4,9 +4,10 @@
  * from spiece.model alone and from tokenizer.json alone, and "legacy_ids" from the legacy file.
  *
  * HF is the reference where it and sentencepiece differ (15 of the 574 prompts, all kept):
- *  - grapheme rule of the Precompiled normaliser: "a" U+0308 U+0304 becomes "ä" (the shortest
- *    charsmap key of the cluster replaces the whole cluster), sentencepiece maps it to "ǟ";
- *    halfwidth katakana + voiced mark clusters ("ｶﾞ") likewise;
+ *  - the grapheme rule of the Precompiled normaliser: "a" U+0308 U+0304 (5 bytes) becomes "ä"
+ *    (the shortest charsmap key of the cluster replaces the whole cluster) where sentencepiece
+ *    gives "ǟ"; "ﾋﾟ" (6 bytes, so character by character) becomes ヒ U+309A where sentencepiece
+ *    gives ピ;
  *  - U+0085 (NEL) is whitespace to HF's WhitespaceSplit, not to sentencepiece;
  *  - </s>, <pad>, <unk>, <extra_id_N> are matched literally in the text by HF (one id each),
  *    while sentencepiece spells them out piece by piece.
@@ -182,6 +183,39 @@ static void ids_from_directory_with_both_files(void **state)
     dgxm_tokenizer_free(tok);
 }
 
+/* A folder with spiece.model alone takes the number of <extra_id_N> from tokenizer_config.json;
+ * <extra_id_0> is the last id, as transformers appends them in reverse. */
+static void spiece_model_folder_uses_config_extra_ids(void **state)
+{
+    (void)state;
+    char *dir = test_make_temp_dir();
+    size_t len = 0;
+    char *model = test_read_file(test_fixture_path("tokenizer/spiece.model"), &len);
+    assert_non_null(model);
+    assert_int_equal(test_write_file(dir, "spiece.model", model, len), 0);
+    free(model);
+    const char *config =
+        "{\"extra_ids\": 10, \"model_max_length\": 1000000000000000019884624837632}";
+    assert_int_equal(test_write_file(dir, "tokenizer_config.json", config, strlen(config)), 0);
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_tokenizer *tok = must_load(dgxm_tokenizer_load(dir, &err), &err);
+    assert_int_equal(dgxm_tokenizer_vocab_size(tok), 1010);
+    int32_t *ids = NULL;
+    size_t count = 0;
+    assert_int_equal(
+        dgxm_tokenizer_encode(tok, "<extra_id_0><extra_id_9><extra_id_10>", 38, &ids, &count, &err),
+        DGXM_OK);
+    assert_true(count > 3);
+    assert_int_equal(ids[0], 1009);
+    assert_int_equal(ids[1], 1000);
+    assert_int_not_equal(ids[2], 1010); /* no such token: spelled out by the model */
+    free(ids);
+    dgxm_tokenizer_free(tok);
+    test_remove_tree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +223,7 @@ int main(void)
         cmocka_unit_test(ids_from_tokenizer_json_alone),
         cmocka_unit_test(legacy_tokenizer_json_gives_legacy_ids),
         cmocka_unit_test(ids_from_directory_with_both_files),
+        cmocka_unit_test(spiece_model_folder_uses_config_extra_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
