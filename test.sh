@@ -15,10 +15,10 @@ tally() { # name, status
 suite() { # waf command
   local log; log=$(mktemp)
   $waf "$1" 2>&1 | tee "$log"
-  local line; line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  local line; line=$(grep -E '^[a-z]+: [0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -1)
   rm -f "$log"
   if [ -z "$line" ]; then failed=$((failed + 1)); echo "check $1: no result"; return; fi
-  local p f; p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.*, ([0-9]+) failed/\1/' <<<"$line")
+  local p f; p=$(sed -E 's/.*: ([0-9]+) passed.*/\1/' <<<"$line"); f=$(sed -E 's/.*, ([0-9]+) failed.*/\1/' <<<"$line")
   passed=$((passed + p)); failed=$((failed + f))
 }
 

@@ -269,7 +269,7 @@ def run_tests(bld):
     programs = sorted((n for n in (test_dir.ant_glob('test_*') if test_dir else [])
                       if os.access(n.abspath(), os.X_OK) and '.' not in n.name),
                       key=lambda n: n.name)
-    passed = failed = 0
+    passed = failed = skipped = 0
     broken = []
     env = dict(os.environ)
     env['DGXM_BUILD_DIR'] = bld.bldnode.abspath()
@@ -282,18 +282,23 @@ def run_tests(bld):
         text = proc.stdout.decode('utf-8', 'replace')
         p = sum(int(x) for x in re.findall(r'\[  PASSED  \] (\d+) test', text))
         f = sum(int(x) for x in re.findall(r'\[  FAILED  \] (\d+) test', text))
+        k = sum(int(x) for x in re.findall(r'\[  SKIPPED \] (\d+) test', text))
         if proc.returncode != 0 and f == 0:
             f = 1  # a crash or sanitizer abort counts even when cmocka printed nothing
             broken.append(node.name)
         passed += p
         failed += f
+        skipped += k
         status = 'ok' if proc.returncode == 0 else 'FAILED (exit %d)' % proc.returncode
         Logs.pprint('GREEN' if proc.returncode == 0 else 'RED',
-                    '%-32s %3d passed %3d failed  %s' % (node.name, p, f, status))
+                    '%-32s %3d passed %3d failed %3d skipped  %s' % (node.name, p, f, k, status))
+        if k:  # say why, so a skip is never silent
+            for reason in sorted(set(re.findall(r'^skipping: (.*)$', text, re.M))):
+                Logs.pprint('YELLOW', '    skipped: ' + reason)
         if proc.returncode != 0 or os.environ.get('DGXM_TEST_VERBOSE'):
             sys.stdout.write(text)
     label = bld.variant or 'default'
-    print('%s: %d passed, %d failed' % (label, passed, failed))
+    print('%s: %d passed, %d failed, %d skipped' % (label, passed, failed, skipped))
     if failed:
         bld.fatal('%d test case(s) failed in the %s build %s' % (failed, label, broken))
 

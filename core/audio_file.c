@@ -141,17 +141,16 @@ dgxm_status dgxm_resample(const float *audio, int channels, size_t frames, int i
 dgxm_status dgxm_audio_writer_finish(dgxm_audio_writer *w, const float *audio, size_t frames,
                                      int in_rate, dgxm_error *err)
 {
-    float *resampled = NULL;
+    float *resampled = NULL, *il = NULL;
     const float *src = audio;
     dgxm_status s = DGXM_OK;
     if (in_rate != w->rate) {
         s = dgxm_resample(audio, w->channels, frames, in_rate, w->rate, &resampled, &frames, err);
         src = resampled;
     }
-    float *il = s ? NULL : malloc(frames * w->channels * sizeof *il);
-    if (!s && !il)
+    if (!s && !(il = malloc(frames * w->channels * sizeof *il)))
         s = dgxm_error_set(err, DGXM_ERR_NOMEM, "%s: %zu frames", w->path, frames);
-    if (!s) {
+    if (!s && src && il) {
         for (size_t i = 0; i < frames; i++)
             for (int c = 0; c < w->channels; c++)
                 il[i * w->channels + c] = src[(size_t)c * frames + i];

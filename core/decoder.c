@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define LAYER_NAME(buf, i, suffix) \
-    (snprintf(buf, sizeof buf, "decoder.model.decoder.layers.%d.%s", i, suffix), buf)
+    (snprintf((buf), sizeof(buf), "decoder.model.decoder.layers.%d.%s", (i), (suffix)), (buf))
 
 static dgxm_status load_norm(dgxm_decoder *dec, const dgxm_weights *w, const char *prefix,
                              norm_params *out, dgxm_error *err)
@@ -109,6 +109,8 @@ dgxm_decoder *dgxm_decoder_new(dgxm_backend *backend, const dgxm_weights *w,
                                const dgxm_model_config *cfg, dgxm_weight_format format,
                                dgxm_error *err)
 {
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
     dgxm_decoder *dec = calloc(1, sizeof *dec);
     if (!dec) {
         dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: out of memory");
@@ -120,9 +122,12 @@ dgxm_decoder *dgxm_decoder_new(dgxm_backend *backend, const dgxm_weights *w,
     const dgxm_decoder_config *c = &dec->cfg;
     dec->embed = calloc((size_t)c->num_codebooks, sizeof *dec->embed);
     dec->layers = calloc((size_t)c->num_layers, sizeof *dec->layers);
-    dgxm_status st = dec->embed && dec->layers
-                         ? DGXM_OK
-                         : dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: out of memory");
+    if (!dec->embed || !dec->layers) {
+        dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: out of memory");
+        dgxm_decoder_free(dec);
+        return NULL;
+    }
+    dgxm_status st = DGXM_OK;
     const int64_t emb_shape[2] = { c->vocab_size + 1, c->hidden_size };
     for (int k = 0; !st && k < c->num_codebooks; k++) {
         char name[96];

@@ -50,6 +50,8 @@ static dgxm_status project_conditioning(dgxm_decoder_state *st, const float *con
 dgxm_decoder_state *dgxm_decoder_state_new(dgxm_decoder *dec, int rows, int capacity,
                                            const float *conditioning, int lt, dgxm_error *err)
 {
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
     const dgxm_decoder_config *c = &dec->cfg;
     if (rows < 1 || rows > 2 || capacity < 1 || capacity > dec->max_positions || lt < 0 ||
         (lt > 0 && !conditioning)) {

@@ -45,8 +45,13 @@ static dgxm_status load_conv(dgxm_encodec *codec, const dgxm_weights *w,
     size_t per = (size_t)d1 * spec->kernel;
     float *vf = dgxm_weights_load_host(w, v->name, 3, v_shape, err);
     float *gf = vf ? dgxm_weights_load_host(w, g->name, 3, g_shape, err) : NULL;
-    dgxm_status s = gf ? DGXM_OK : err->status;
-    for (int i = 0; !s && i < d0; i++) {
+    if (!vf || !gf) {
+        free(vf);
+        free(gf);
+        return err->status;
+    }
+    dgxm_status s = DGXM_OK;
+    for (int i = 0; i < d0; i++) {
         double norm = 0;
         for (size_t j = 0; j < per; j++)
             norm += (double)vf[i * per + j] * vf[i * per + j];
@@ -117,6 +122,8 @@ static dgxm_status load_layer(dgxm_encodec *codec, const dgxm_weights *w, codec_
 dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_weights *w,
                                const dgxm_model_config *cfg, dgxm_error *err)
 {
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
     dgxm_encodec *codec = calloc(1, sizeof *codec);
     if (!codec) {
         dgxm_error_set(err, DGXM_ERR_NOMEM, "encodec: out of memory");
@@ -128,8 +135,11 @@ dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_weights *w,
     dgxm_status s = dgxm_encodec_decoder_plan(c, &codec->plan, err);
     codec->codebooks = calloc((size_t)c->num_quantizers, sizeof *codec->codebooks);
     codec->layers = calloc((size_t)codec->plan.count + 1, sizeof *codec->layers);
-    if (!s && (!codec->codebooks || !codec->layers))
-        s = dgxm_error_set(err, DGXM_ERR_NOMEM, "encodec: out of memory");
+    if (s || !codec->codebooks || !codec->layers) {
+        dgxm_error_set(err, DGXM_ERR_NOMEM, "encodec: out of memory");
+        dgxm_encodec_free(codec);
+        return NULL;
+    }
     const int64_t cb_shape[2] = { c->codebook_size, c->codebook_dim };
     for (int q = 0; !s && q < c->num_quantizers; q++) {
         char name[128];

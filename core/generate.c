@@ -117,10 +117,12 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
             g->grid[k * columns + s] =
                 t >= 0 && t < prompt ? g->codes[(size_t)k * g->total + offset + t] : pad;
         }
-    dgxm_status s = DGXM_OK;
     int32_t *column = malloc((size_t)K * sizeof *column);
-    if (!column)
-        s = dgxm_error_set(g->err, DGXM_ERR_NOMEM, "generate: out of memory");
+    if (!column) {
+        dgxm_decoder_state_free(st);
+        return dgxm_error_set(g->err, DGXM_ERR_NOMEM, "generate: out of memory");
+    }
+    dgxm_status s = DGXM_OK;
     for (int step = 1; !s && step < columns; step++) {
         for (int k = 0; k < K; k++)
             column[k] = g->grid[k * columns + step - 1];
@@ -147,6 +149,8 @@ dgxm_status dgxm_generate_codes(dgxm_decoder *dec, const dgxm_decoder_config *cf
                                 double frame_rate, const float *conditioning, int lt,
                                 const dgxm_generate_options *opt, int32_t *codes, dgxm_error *err)
 {
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
     if (opt->frames < 1)
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "frames %d: at least 1 is needed",
                               opt->frames);
@@ -169,10 +173,10 @@ dgxm_status dgxm_generate_codes(dgxm_decoder *dec, const dgxm_decoder_config *cf
     g.guided = malloc((size_t)V * sizeof *g.guided);
     g.work = malloc((size_t)V * sizeof *g.work);
     g.grid = malloc((size_t)K * (plan.window + g.max_delay + 1) * sizeof *g.grid);
-    if (!g.logits || !g.guided || !g.work || !g.grid)
-        s = dgxm_error_set(err, DGXM_ERR_NOMEM, "generate: out of memory");
-    if (!s)
+    if (g.logits && g.guided && g.work && g.grid)
         s = for_each_window(plan, opt->frames, run_window, &g);
+    else
+        s = dgxm_error_set(err, DGXM_ERR_NOMEM, "generate: out of memory");
     free(g.logits);
     free(g.guided);
     free(g.work);

@@ -21,6 +21,8 @@ struct dgxm_musicgen {
 dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_weight_format format,
                                   dgxm_error *err)
 {
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
     dgxm_musicgen *m = calloc(1, sizeof *m);
     if (!m) {
         dgxm_error_set(err, DGXM_ERR_NOMEM, "musicgen: out of memory");

@@ -231,11 +231,11 @@ static dgxm_status write_safetensors(const char *path, const spec_list *l, uint6
             json_array_append_new(shape, json_integer(t->shape[d]));
             n *= (size_t)t->shape[d];
         }
+        size_t end = offset + 2 * n;
         json_object_set_new(header, t->name,
                             json_pack("{s:s, s:o, s:[I,I]}", "dtype", "BF16", "shape", shape,
-                                      "data_offsets", (json_int_t)offset,
-                                      (json_int_t)(offset + 2 * n)));
-        offset += 2 * n;
+                                      "data_offsets", (json_int_t)offset, (json_int_t)end));
+        offset = end;
     }
     char *text = header ? json_dumps(header, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(header);

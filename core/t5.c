@@ -80,6 +80,8 @@ static dgxm_status load_block(dgxm_t5 *t5, const dgxm_weights *w, int i, dgxm_er
 dgxm_t5 *dgxm_t5_new(dgxm_backend *backend, const dgxm_weights *w, const dgxm_model_config *cfg,
                      dgxm_error *err)
 {
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
     if (cfg->t5.gated_gelu) {
         dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
                        "config.json: text_encoder.feed_forward_proj: gated-gelu T5 encoders are "

@@ -25,7 +25,7 @@ static void assert_close(const float *got, const dgxm_tensor *ref, const char *w
     double max_ref = 0, max_err = 0, num = 0, den = 0;
     for (int64_t i = 0; i < ref->numel; i++) {
         double d = (double)got[i] - want[i];
-        max_ref = fmax(max_ref, fabs(want[i]));
+        max_ref = fmax(max_ref, fabs((double)want[i]));
         max_err = isnan(got[i]) ? INFINITY : fmax(max_err, fabs(d));
         num += d * d;
         den += (double)want[i] * want[i];

@@ -250,7 +250,8 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
     printf("%g s of audio: %d steps, projected total %.2f s, real-time factor %.2f\n", a->seconds,
            steps, total, a->seconds / total);
     double weight_bytes = dgxm_decoder_step_weight_bytes(p.dec);
-    double kv_bytes = 2.0 * 2 * dc->num_layers * (steps / 2) * dc->hidden_size * 4;
+    const int middle = steps / 2; /* the step timed as "middle" reads a cache this long */
+    double kv_bytes = 2.0 * 2 * dc->num_layers * middle * dc->hidden_size * 4;
     double bw = measure_read_bandwidth(a->threads);
     double floor_ms = (weight_bytes + kv_bytes) / (bw * 1e9) * 1e3;
     printf("bytes per step (middle): %.1f MB weights + %.1f MB KV cache; read bandwidth %.1f "

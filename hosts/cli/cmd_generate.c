@@ -87,19 +87,21 @@ static int parse_args(int argc, char **argv, generate_args *a)
                           .guidance = 3.0 };
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        bool flag = !strcmp(opt, "--greedy") || !strcmp(opt, "-h") || !strcmp(opt, "--help");
-        if (!flag && i + 1 >= argc) {
-            fprintf(stderr, "dgxm generate: %s needs a value\n", opt);
-            return -1;
-        }
-        const char *val = flag ? NULL : argv[++i];
-        long long n = 0;
         if (!strcmp(opt, "-h") || !strcmp(opt, "--help")) {
             usage(stdout);
             exit(0);
-        } else if (!strcmp(opt, "--greedy")) {
+        }
+        if (!strcmp(opt, "--greedy")) {
             a->greedy = true;
-        } else if (!strcmp(opt, "--model")) {
+            continue;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, "dgxm generate: %s needs a value\n", opt);
+            return -1;
+        }
+        const char *val = argv[++i];
+        long long n = 0;
+        if (!strcmp(opt, "--model")) {
             a->model = val;
         } else if (!strcmp(opt, "--prompt")) {
             a->prompt = val;
@@ -368,7 +370,7 @@ int dgxm_cmd_generate(int argc, char **argv)
         if (!(from_file = read_prompt_file(a.prompt_file, &len)))
             return 1;
         prompt = from_file;
-    } else {
+    } else if (prompt) {
         len = strlen(prompt);
     }
     struct sigaction sa = { .sa_handler = on_sigint };

@@ -8,6 +8,7 @@ static const dgxm_cli_command commands[] = {
     { "generate", "--model DIR --prompt TEXT -o OUT", "text to music", dgxm_cmd_generate },
     { "info", "DIR", "check a checkpoint and describe it", dgxm_cmd_info },
     { "tokenize", "[--spm|--json] DIR TEXT...", "T5 token ids of each text", dgxm_cmd_tokenize },
+    { "bench", "--random small|medium|large", "time each part of the engine", dgxm_cmd_bench },
     { 0 },
 };
 

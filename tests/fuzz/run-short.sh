@@ -7,7 +7,10 @@ secs=${DGXM_FUZZ_SECONDS:-20}
 waf=.venv/bin/waf
 $waf build_fuzz >/dev/null || { echo "fuzz: build failed"; exit 1; }
 shopt -s nullglob
-targets=(build/fuzz/tests/fuzz/fuzz_*)
+targets=()
+for t in build/fuzz/tests/fuzz/fuzz_*; do
+  [[ -x "$t" && "$t" != *.* ]] && targets+=("$t")
+done
 [ ${#targets[@]} -gt 0 ] || { echo "fuzz: no targets built"; exit 1; }
 rc=0
 for t in "${targets[@]}"; do

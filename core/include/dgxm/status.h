@@ -41,6 +41,17 @@ dgxm_status dgxm_error_set(dgxm_error *err, dgxm_status code, const char *fmt, .
 /* Clears err to DGXM_OK with an empty message. Any thread. */
 void dgxm_error_clear(dgxm_error *err);
 
+/* err itself, or `local` (cleared) when err is NULL, so that code below a public entry point may
+ * always read err->status. Any thread. */
+static inline dgxm_error *dgxm_error_or(dgxm_error *err, dgxm_error *local)
+{
+    if (err)
+        return err;
+    local->status = DGXM_OK;
+    local->message[0] = '\0';
+    return local;
+}
+
 /* A short fixed name for a status ("format error", ...). Static storage. Any thread. */
 const char *dgxm_status_name(dgxm_status code);
 
