@@ -25,7 +25,7 @@ typedef struct generate_args {
     dgxm_weight_format dtype;
     double duration, guidance, temperature, top_p;
     int frames, top_k, rate, threads;
-    bool greedy, have_seed, have_guidance;
+    bool greedy, have_seed, have_guidance, have_duration;
     uint64_t seed;
     dgxm_sample_format format;
 } generate_args;
@@ -82,7 +82,6 @@ static int parse_args(int argc, char **argv, generate_args *a)
                           .temperature = 1.0,
                           .top_k = 250,
                           .top_p = 1.0,
-                          .duration = -1,
                           .frames = -1,
                           .guidance = 3.0 };
     for (int i = 1; i < argc; i++) {
@@ -125,6 +124,7 @@ static int parse_args(int argc, char **argv, generate_args *a)
         } else if (!strcmp(opt, "--duration")) {
             if (parse_double(opt, val, &a->duration))
                 return -1;
+            a->have_duration = true;
         } else if (!strcmp(opt, "--frames")) {
             if (parse_int(opt, val, 1, 1000000, &n))
                 return -1;
@@ -186,13 +186,17 @@ static int check_args(const generate_args *a)
         fprintf(stderr, "dgxm generate: give --prompt or --prompt-file, not both\n");
         return -1;
     }
-    if (a->duration >= 0 && a->frames >= 0) {
+    if (a->have_duration && a->frames >= 0) {
         fprintf(stderr, "dgxm generate: give --duration or --frames, not both\n");
         return -1;
     }
-    if (a->frames < 0 && (a->duration <= 0 || a->duration > MAX_SECONDS)) {
-        fprintf(stderr, "dgxm generate: --duration %g: must be in (0, %g] seconds\n",
-                a->duration < 0 && a->frames < 0 ? 0.0 : a->duration, MAX_SECONDS);
+    if (!a->have_duration && a->frames < 0) {
+        fprintf(stderr, "dgxm generate: give --duration SEC or --frames N\n");
+        return -1;
+    }
+    if (a->have_duration && !(a->duration > 0 && a->duration <= MAX_SECONDS)) {
+        fprintf(stderr, "dgxm generate: --duration %g: must be in (0, %g] seconds\n", a->duration,
+                MAX_SECONDS);
         return -1;
     }
     if (strcmp(a->device, "cpu") != 0) {
