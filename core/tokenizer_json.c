@@ -29,9 +29,7 @@ jfail(jctx *c, dgxm_status code, const char *path, const char *fmt, ...)
     char what[320] = "";
     va_list ap;
     va_start(ap, fmt);
-    /* clang-tidy 14 reports an uninitialized va_list here when it analyses another file first in
-     * the same run (checker state leaking between translation units) */
-    vsnprintf(what, sizeof what, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
+    vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     dgxm_error_set(c->err, code, "%s: %s: %s", c->file, path, what);
     return code;

@@ -596,6 +596,29 @@ static void text_beyond_unicode(void **state)
     expect_bad_text("\xF8\x88\x80\x80\x80", 5, 0, "byte never used in UTF-8");
 }
 
+/* Every failure path also works without a dgxm_error to fill. */
+static void null_error_is_allowed(void **state)
+{
+    (void)state;
+    bytes m;
+    tiny_model(&m, 2);
+    assert_null(dgxm_tokenizer_parse_spm("spiece.model", m.data, m.len, NULL));
+    assert_null(dgxm_tokenizer_parse_spm("spiece.model", m.data, 7, NULL));
+    const char *bad =
+        "{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0]]},"
+        " \"normalizer\": {\"type\": \"Precompiled\", \"precompiled_charsmap\": \"AAEAAAECAwQ=\"}}";
+    assert_null(dgxm_tokenizer_parse_json("tokenizer.json", bad, strlen(bad), NULL));
+    assert_null(dgxm_tokenizer_load("/nonexistent/dgxm-checkpoint", NULL));
+    tiny_model(&m, 1);
+    dgxm_tokenizer *tok = dgxm_tokenizer_parse_spm("spiece.model", m.data, m.len, NULL);
+    assert_non_null(tok);
+    int32_t *ids = NULL;
+    size_t count = 0;
+    assert_int_equal(dgxm_tokenizer_encode(tok, "\xC0\xAF", 2, &ids, &count, NULL),
+                     DGXM_ERR_INVALID_ARG);
+    dgxm_tokenizer_free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -633,6 +656,7 @@ int main(void)
         cmocka_unit_test(text_truncated_sequence),
         cmocka_unit_test(text_stray_continuation),
         cmocka_unit_test(text_beyond_unicode),
+        cmocka_unit_test(null_error_is_allowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
