@@ -136,6 +136,12 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
             g->codes[(size_t)k * g->total + offset + t] = token;
         }
         g->steps_done++;
+        if (!s && g->opt->frames_ready) {
+            /* The last codebook (delay max_delay) wrote frame step - 1 - max_delay; frames of
+             * the re-prefilled prompt were final before the window started. */
+            int ready = step - g->max_delay < prompt ? prompt : step - g->max_delay;
+            *g->opt->frames_ready = offset + (ready < frames ? ready : frames);
+        }
         if (!s && g->opt->on_step && !g->opt->on_step(g->opt->ctx, g->steps_done, g->steps_total))
             s = dgxm_error_set(g->err, DGXM_ERR_CANCELLED, "generation cancelled at step %d",
                                g->steps_done);

@@ -21,6 +21,9 @@ typedef struct dgxm_generate_options {
      * false cancels (the call then returns DGXM_ERR_CANCELLED). May be NULL. */
     bool (*on_step)(void *ctx, int done, int total);
     void *ctx;
+    /* When not NULL, set before every on_step call to the number of leading frames of codes
+     * that are final (every codebook written): a streaming decoder may read them from on_step. */
+    int *frames_ready;
 } dgxm_generate_options;
 
 /* Fills codes[K][frames] (checkpoint codebook order, delays removed). conditioning is host
