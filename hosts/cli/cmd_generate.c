@@ -1,11 +1,14 @@
-/* dgxm generate: a prompt in, an audio file out. Parameters are checked before the model is
- * loaded and the output is opened before generation starts, so a bad argument or an unwritable
- * path costs nothing; Ctrl-C cancels within one decoder step and leaves no file. */
+/* dgxm generate: a prompt in, an audio file out, through the engine runtime (dgxm/engine.h,
+ * dgxm/job.h) like every other front end: one exact-mode job whose ring is drained into the
+ * file. Parameters are checked before the model is loaded and the output is opened before
+ * generation starts, so a bad argument or an unwritable path costs nothing; Ctrl-C cancels the
+ * job within one decoder step and leaves no file. */
 #include "commands.h"
 
 #include "audio_file.h"
-#include "backend.h"
-#include "musicgen.h"
+#include "dgxm/engine.h"
+#include "dgxm/job.h"
+#include "sampler.h"
 
 #include <errno.h>
 #include <math.h>
@@ -22,7 +25,7 @@
 
 typedef struct generate_args {
     const char *model, *prompt, *prompt_file, *out, *codes_out, *device;
-    dgxm_weight_format dtype;
+    dgxm_engine_weights dtype;
     double duration, guidance, temperature, top_p;
     int frames, top_k, rate, threads;
     bool greedy, have_seed, have_guidance, have_duration;
@@ -112,9 +115,9 @@ static int parse_args(int argc, char **argv, generate_args *a)
             a->codes_out = val;
         } else if (!strcmp(opt, "--dtype")) {
             if (!strcmp(val, "f32"))
-                a->dtype = DGXM_WEIGHT_F32;
+                a->dtype = DGXM_ENGINE_WEIGHTS_F32;
             else if (!strcmp(val, "bf16"))
-                a->dtype = DGXM_WEIGHT_BF16;
+                a->dtype = DGXM_ENGINE_WEIGHTS_BF16;
             else {
                 fprintf(stderr, "dgxm generate: --dtype '%s': use f32 or bf16\n", val);
                 return -1;
@@ -199,10 +202,10 @@ static int check_args(const generate_args *a)
                 MAX_SECONDS);
         return -1;
     }
-    if (strcmp(a->device, "cpu") != 0) {
-        fprintf(stderr,
-                "dgxm generate: --device %s: this build has the CPU backend only (use cpu)\n",
-                a->device);
+    const char *d = a->device;
+    if (strcmp(d, "cpu") != 0 && strcmp(d, "cuda") != 0 &&
+        (strncmp(d, "cuda:", 5) != 0 || !d[5] || strspn(d + 5, "0123456789") != strlen(d + 5))) {
+        fprintf(stderr, "dgxm generate: --device %s: use cpu, cuda or cuda:N\n", d);
         return -1;
     }
     return 0;
@@ -231,29 +234,11 @@ static char *read_prompt_file(const char *path, size_t *len)
     return text;
 }
 
-typedef struct progress {
-    struct timespec start;
-    bool tty;
-} progress;
-
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) * 1e-9;
-}
-
-static bool on_step(void *ctx, int done, int total)
-{
-    progress *p = ctx;
-    if (p->tty && (done % 8 == 0 || done == total)) {
-        double t = seconds_since(&p->start), rate = done / (t > 0 ? t : 1e-9);
-        fprintf(stderr, "\rstep %d/%d  %.1f steps/s  ETA %.1f s   ", done, total, rate,
-                (total - done) / rate);
-        if (done == total)
-            fputc('\n', stderr);
-    }
-    return !interrupted;
 }
 
 static int write_codes(const char *path, const int32_t *codes, int k, int frames)
@@ -279,8 +264,57 @@ static int fail(const dgxm_error *err)
     return 1;
 }
 
-/* Loads, generates, decodes and writes; the writer is opened first so that an unwritable path
- * fails before any work. */
+/* A step counter on a terminal, from the job's progress. */
+static void show_progress(const dgxm_job *job, int *shown)
+{
+    dgxm_job_progress p;
+    dgxm_job_get_progress(job, &p);
+    if (p.steps_done == *shown || (p.steps_done % 8 != 0 && p.steps_done != p.steps_total))
+        return;
+    *shown = p.steps_done;
+    fprintf(stderr, "\rstep %d/%d  %.1f steps/s  ETA %.1f s   ", p.steps_done, p.steps_total,
+            p.steps_per_second, p.eta_seconds > 0 ? p.eta_seconds : 0.0);
+    if (p.steps_done == p.steps_total)
+        fputc('\n', stderr);
+}
+
+/* Reads the job's ring into planar audio[channels][frames] until the job ends; Ctrl-C cancels
+ * the job. Returns the final state. */
+static dgxm_job_state drain(dgxm_job *job, float *audio, bool tty)
+{
+    dgxm_job_format f;
+    dgxm_job_get_format(job, &f);
+    dgxm_ring *ring = dgxm_job_ring(job);
+    float block[4096 * 2];
+    const size_t per_read = sizeof block / sizeof block[0] / (size_t)f.channels;
+    uint64_t pos = 0;
+    int shown = -1;
+    bool cancel_sent = false;
+    for (;;) {
+        /* read the state first: frames written before a final state are then all in view */
+        dgxm_job_state state = dgxm_job_get_state(job);
+        size_t n;
+        while ((n = dgxm_ring_read(ring, block, per_read)) > 0) {
+            for (size_t i = 0; i < n && pos + i < f.frames; i++)
+                for (int c = 0; c < f.channels; c++)
+                    audio[(size_t)c * f.frames + pos + i] = block[i * f.channels + c];
+            pos += n;
+        }
+        if (tty)
+            show_progress(job, &shown);
+        if (state != DGXM_JOB_QUEUED && state != DGXM_JOB_RUNNING)
+            return state;
+        if (interrupted && !cancel_sent) {
+            dgxm_job_cancel(job);
+            cancel_sent = true;
+        }
+        struct timespec nap = { 0, 2 * 1000 * 1000 };
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* Loads (through the engine registry), generates and writes; the writer is opened first so that
+ * an unwritable path fails before any work. */
 static int run(const generate_args *a, const char *prompt, size_t prompt_len)
 {
     dgxm_error err;
@@ -293,18 +327,19 @@ static int run(const generate_args *a, const char *prompt, size_t prompt_len)
                                .seed = a->seed };
     if (dgxm_sampling_validate(&sampling, &err))
         return fail(&err);
-    dgxm_backend *backend = dgxm_cpu_backend_new(a->threads, &err);
-    if (!backend)
+    dgxm_engine_config ec = {
+        .model_dir = a->model, .device = a->device, .weights = a->dtype, .cpu_threads = a->threads
+    };
+    dgxm_engine *engine = dgxm_engine_acquire(&ec, &err);
+    if (!engine)
         return fail(&err);
     int rc = 1;
-    int32_t *codes = NULL;
     float *audio = NULL;
     dgxm_audio_writer *writer = NULL;
-    dgxm_musicgen *m = dgxm_musicgen_load(a->model, backend, a->dtype, &err);
-    if (!m)
-        goto out;
-    const dgxm_model_config *cfg = dgxm_musicgen_config(m);
-    double rate = cfg->encodec.frame_rate;
+    dgxm_job *job = NULL;
+    dgxm_engine_info info;
+    dgxm_engine_get_info(engine, &info);
+    double rate = info.frame_rate;
     int frames = a->frames > 0 ? a->frames : (int)(a->duration * rate + 1e-9);
     if (frames < 1 || frames > (int)(MAX_SECONDS * rate)) {
         dgxm_error_set(&err, DGXM_ERR_INVALID_ARG,
@@ -312,33 +347,48 @@ static int run(const generate_args *a, const char *prompt, size_t prompt_len)
                        MAX_SECONDS);
         goto out;
     }
-    int channels = dgxm_musicgen_channels(m), hop = dgxm_musicgen_hop(m);
-    int out_rate = a->rate > 0 ? a->rate : cfg->encodec.sampling_rate;
-    if (!(writer = dgxm_audio_writer_open(a->out, channels, out_rate, a->format, &err)))
+    int out_rate = a->rate > 0 ? a->rate : info.sample_rate;
+    if (!(writer = dgxm_audio_writer_open(a->out, info.channels, out_rate, a->format, &err)))
         goto out;
-    codes = malloc((size_t)cfg->decoder.num_codebooks * frames * sizeof *codes);
-    audio = malloc((size_t)channels * frames * hop * sizeof *audio);
-    if (!codes || !audio) {
+    dgxm_job_params p;
+    dgxm_job_params_init(&p);
+    p.prompt = prompt;
+    p.prompt_len = prompt_len;
+    p.code_frames = frames;
+    p.guidance = a->guidance;
+    p.temperature = a->temperature;
+    p.top_k = a->top_k;
+    p.top_p = a->top_p;
+    p.greedy = a->greedy;
+    p.seed = (int64_t)a->seed;
+    p.sample_rate = out_rate;
+    p.channels = info.channels;
+    p.output = DGXM_JOB_EXACT; /* the reference's whole-clip decode */
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (!(job = dgxm_job_submit(engine, &p, &err)))
+        goto out;
+    dgxm_job_format f;
+    dgxm_job_get_format(job, &f);
+    if (!(audio = calloc((size_t)f.channels * f.frames, sizeof *audio))) {
         dgxm_error_set(&err, DGXM_ERR_NOMEM, "%d frames of output", frames);
         goto out;
     }
-    progress prog = { .tty = isatty(STDERR_FILENO) };
-    clock_gettime(CLOCK_MONOTONIC, &prog.start);
-    dgxm_generate_options opt = {
-        .sampling = sampling, .frames = frames, .on_step = on_step, .ctx = &prog
-    };
-    fprintf(stderr, "seed: %llu\n", (unsigned long long)a->seed);
-    if (dgxm_musicgen_generate_codes(m, prompt, prompt_len, &opt, codes, &err) ||
-        dgxm_musicgen_decode(m, codes, frames, audio, &err))
+    fprintf(stderr, "seed: %llu\n", (unsigned long long)dgxm_job_seed(job));
+    if (drain(job, audio, isatty(STDERR_FILENO)) != DGXM_JOB_DONE) {
+        dgxm_job_error(job, &err);
         goto out;
-    if (a->codes_out && write_codes(a->codes_out, codes, cfg->decoder.num_codebooks, frames))
+    }
+    int k = 0, code_frames = 0;
+    const int32_t *codes = dgxm_job_codes(job, &k, &code_frames);
+    if (a->codes_out && write_codes(a->codes_out, codes, k, code_frames))
         goto out_quiet;
     dgxm_audio_writer *w = writer;
     writer = NULL;
-    if (dgxm_audio_writer_finish(w, audio, (size_t)frames * hop, cfg->encodec.sampling_rate, &err))
+    if (dgxm_audio_writer_finish(w, audio, f.frames, out_rate, &err))
         goto out;
     fprintf(stderr, "wrote %s: %.2f s, %d channel(s), %d Hz, %.1f s elapsed\n", a->out,
-            frames / rate, channels, out_rate, seconds_since(&prog.start));
+            frames / rate, f.channels, out_rate, seconds_since(&start));
     rc = 0;
     goto out_quiet;
 out:
@@ -350,10 +400,9 @@ out:
     }
 out_quiet:
     dgxm_audio_writer_abort(writer);
-    free(codes);
     free(audio);
-    dgxm_musicgen_free(m);
-    backend->ops->destroy(backend);
+    dgxm_job_release(job);
+    dgxm_engine_release(engine);
     return rc;
 }
 
