@@ -25,6 +25,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+# RealtimeSanitizer for the audio-thread test (tests/rtsan/): clang-22 from bookworm-security,
+# about 60 MB. Optional: without it configure skips that one test and says so.
+RTSAN_PACKAGES=(clang-22 libclang-rt-22-dev)
+if ! dpkg-query -W -f='${Status}' clang-22 2>/dev/null | grep -q "install ok installed"; then
+  echo "setup: installing ${RTSAN_PACKAGES[*]} (RealtimeSanitizer)"
+  [ ${#missing[@]} -gt 0 ] || sudo_if_needed apt-get update -qq || true
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${RTSAN_PACKAGES[@]}" || echo "setup: clang-22 is not available here; the RTSan test is skipped"
+fi
+
 if [ ! -x .venv/bin/waf ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-build.txt

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: formatting, lint, the suite in the optimised and the sanitizer builds,
-# and a short run of every fuzz target. Prints "N passed, N failed" for the whole.
+# The test command: formatting, lint, the suite in the optimised and the sanitizer builds, the
+# threaded runtime's tests under ThreadSanitizer, and a short run of every fuzz target. Prints
+# "N passed, N failed" for the whole.
 set -uo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/waf ] || ./setup.sh --deps
@@ -25,6 +26,7 @@ suite() { # waf command
 tests/lint.sh; tally lint $?
 suite test
 suite test_asan
+suite test_tsan
 tests/fuzz/run-short.sh; tally fuzz $?
 
 echo "all: $passed passed, $failed failed"

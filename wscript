@@ -5,8 +5,11 @@
 #   ./waf build          optimised build in build/
 #   ./waf build_asan     ASan + UBSan build in build/asan (tests run under it in CI)
 #   ./waf build_fuzz     clang libFuzzer targets in build/fuzz (when clang is present)
+#   ./waf build_tsan     ThreadSanitizer build in build/tsan: the engine library and the tests
+#                        of the threaded runtime only (TSAN_TESTS), CPU backend only
 #   ./waf test           build + run every test program, print "N passed, N failed"
 #   ./waf test_asan      the same under the sanitizers
+#   ./waf test_tsan      the TSAN_TESTS under ThreadSanitizer
 import os
 import re
 import subprocess
@@ -39,6 +42,9 @@ WARNINGS = ['-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wstrict-prototypes',
 COMMON_CFLAGS = ['-std=c11', '-D_GNU_SOURCE', '-fPIC', '-pthread'] + WARNINGS
 SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all',
             '-fno-omit-frame-pointer']
+TSAN = ['-fsanitize=thread', '-fno-omit-frame-pointer']
+# The tests of the threaded runtime, the only programs of the tsan variant (keeps CI short).
+TSAN_TESTS = ['tests/test_ring.c', 'tests/test_engine_stress.c']
 
 
 def options(opt):
@@ -75,6 +81,12 @@ def configure(conf):
     conf.env.append_value('CFLAGS', ['-O1', '-g'] + SANITIZE)
     conf.env.append_value('LINKFLAGS', SANITIZE)
 
+    # ThreadSanitizer runs the CPU engine only: no nvcc time for a backend it would not test.
+    conf.setenv('tsan', env=base.derive())
+    conf.env.append_value('CFLAGS', ['-O1', '-g'] + TSAN)
+    conf.env.append_value('LINKFLAGS', TSAN)
+    conf.env.HAVE_CUDA = False
+
     # libFuzzer needs clang; without it the fuzz variant is skipped, never faked.
     conf.setenv('fuzz', env=base.derive())
     clang = conf.find_program('clang', var='FUZZ_CC', mandatory=False)
@@ -85,6 +97,22 @@ def configure(conf):
         conf.env.append_value('CFLAGS', ['-O1', '-g', '-fsanitize=fuzzer-no-link,address,undefined'])
         conf.env.append_value('LINKFLAGS', ['-fsanitize=address,undefined'])
     conf.setenv('')
+
+    # RealtimeSanitizer (LLVM >= 20; Debian 12 has clang-22 in bookworm-security): the audio
+    # thread's calls run under it in tests/rtsan/. Without it that test is not built.
+    rtsan = conf.find_program(['clang-22', 'clang-21', 'clang-20'], var='RTSAN_CC',
+                              mandatory=False)
+    if rtsan:
+        probe = conf.bldnode.make_node('rtsan_probe.c')
+        probe.write('int main(void) { return 0; }\n')
+        out_node = conf.bldnode.make_node('rtsan_probe')
+        cmd = conf.env.RTSAN_CC + ['-fsanitize=realtime', probe.abspath(), '-o',
+                                   out_node.abspath()]
+        if subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT).returncode:
+            conf.env.RTSAN_CC = []
+    conf.msg('RealtimeSanitizer', conf.env.RTSAN_CC[0] if conf.env.RTSAN_CC else
+             'no (install clang-22 and libclang-rt-22-dev)',
+             color='GREEN' if conf.env.RTSAN_CC else 'YELLOW')
 
 
 def collect(bld, pattern, excl=None):
@@ -103,13 +131,29 @@ def build(bld):
 
     # The CPU kernels are the hot loops: -O3 unrolls the register-blocked micro-kernels and
     # fused multiply-add is allowed there (the sanitizer variant keeps its optimisation level).
-    kernel_flags = ['-ffp-contract=fast', '-Wno-psabi'] + ([] if v == 'asan' else ['-O3'])
+    kernel_flags = ['-ffp-contract=fast', '-Wno-psabi'] + ([] if v in ('asan', 'tsan')
+                                                           else ['-O3'])
+    # ThreadSanitizer checks the runtime's threads, not the numeric kernels: left
+    # uninstrumented they run at full speed, and their ifunc resolvers (target_clones) do not
+    # call into the TSan runtime before it is initialised.
+    if v == 'tsan':
+        kernel_flags += ['-fno-sanitize=thread']
     bld.objects(source=collect(bld, 'kernels/cpu/*.c'), target='dgxm_cpu_kernels',
                 includes=inc, cflags=kernel_flags)
+    # The CUDA objects go into dgxm_core itself: the engine (core/engine.c) creates CUDA
+    # backends, and one archive keeps the link order trivial. DGXM_HAVE_CUDA tells the code.
+    has_cuda = build_cuda(bld, inc)
+    core_use = uses + ['dgxm_cpu_kernels'] + (['dgxm_cuda', 'CUDART'] if has_cuda else [])
+    core_defines = ['DGXM_HAVE_CUDA=1'] if has_cuda else []
     bld.stlib(source=collect(bld, 'core/*.c') + collect(bld, 'kernels/*.c'),
               target='dgxm_core', includes=inc, export_includes=inc,
-              use=uses + ['dgxm_cpu_kernels'], defines=defines)
-    cuda_use = build_cuda(bld, inc)
+              use=core_use, defines=defines + core_defines, export_defines=core_defines)
+
+    support = collect(bld, 'tests/support/*.c')
+    if v == 'tsan':
+        for src in collect(bld, TSAN_TESTS):
+            build_test(bld, src, support, defines, uses)
+        return
 
     if v == 'fuzz':
         for src in collect(bld, 'tests/fuzz/fuzz_*.c'):
@@ -121,14 +165,37 @@ def build(bld):
     bld.program(source=collect(bld, 'hosts/cli/*.c'), target='hosts/cli/dgxm',
                 use=['dgxm_core'] + uses)
 
-    support = collect(bld, 'tests/support/*.c')
     for src in collect(bld, 'tests/test_*.c', excl=['tests/test_cuda_*.c']):
-        name = os.path.splitext(src.name)[0]
-        bld.program(source=[src] + support, target='tests/' + name,
-                    includes=['tests/support'], defines=defines,
-                    use=['dgxm_core', 'CMOCKA'] + uses, install_path=None)
-    if cuda_use:
-        build_cuda_tests(bld, support, defines, cuda_use + uses)
+        build_test(bld, src, support, defines, uses)
+    if has_cuda:
+        build_cuda_tests(bld, support, defines, ['dgxm_core'] + uses)
+    if v == '':
+        build_rt_checks(bld, support, defines, uses)
+
+
+def build_test(bld, src, support, defines, uses):
+    name = os.path.splitext(src.name)[0]
+    bld.program(source=[src] + support, target='tests/' + name,
+                includes=['tests/support'], defines=defines,
+                use=['dgxm_core', 'CMOCKA'] + uses, install_path=None)
+
+
+def build_rt_checks(bld, support, defines, uses):
+    """Real-time-safety checks of the audio thread's calls (optimised build only): the
+    LD_PRELOAD guard that tests/test_engine_rt.c loads itself under, and the same calls under
+    RealtimeSanitizer when a clang that has it was found (the test host alone is built with
+    clang; the engine library stays the gcc one users get)."""
+    bld.shlib(source=['tests/rt_guard/rt_guard.c'], target='tests/rt_guard/dgxm_rt_guard',
+              includes=['tests/rt_guard'], install_path=None, lib=['dl'])
+    if not bld.env.RTSAN_CC:
+        return
+    env = bld.env.derive()
+    env.CC = env.LINK_CC = bld.env.RTSAN_CC
+    env.append_value('CFLAGS', ['-fsanitize=realtime'])
+    env.append_value('LINKFLAGS', ['-fsanitize=realtime'])
+    bld.program(source=['tests/rtsan/test_engine_rtsan.c'] + support,
+                target='tests/test_engine_rtsan', includes=['tests/support'], defines=defines,
+                use=['dgxm_core', 'CMOCKA'] + uses, install_path=None, env=env)
 
 
 # ---- CUDA backend (kernels/cuda/) ---------------------------------------------------------------
@@ -235,19 +302,19 @@ def write_cuda_archs(task):
 
 
 def build_cuda(bld, inc):
-    """The CUDA backend as the static library dgxm_cuda; returns what programs that use it add
-    to their `use` (nothing without CUDA, and nothing for the fuzz variant)."""
+    """The CUDA backend's objects as dgxm_cuda, which dgxm_core takes in; False without CUDA
+    (and for the fuzz variant)."""
     if not bld.env.HAVE_CUDA or bld.variant == 'fuzz':
-        return []
+        return False
     if not bld.env.CUDA_ARCH_LIST:
         Logs.warn('nvcc was found by an older configure: run waf configure to build the CUDA '
                   'backend')
-        return []
+        return False
     bld(rule=write_cuda_archs, target='kernels/cuda/cuda_archs.h', vars=['CUDA_ARCH_LIST'])
     cuda_inc = inc + ['kernels/cuda']
-    bld.stlib(source=collect(bld, 'kernels/cuda/*.cu'), target='dgxm_cuda', features='c',
-              includes=cuda_inc, use=['dgxm_core', 'CUDART'])
-    return ['dgxm_cuda', 'dgxm_core', 'CUDART']
+    bld.objects(source=collect(bld, 'kernels/cuda/*.cu'), target='dgxm_cuda', features='c',
+                includes=cuda_inc)
+    return True
 
 
 def build_cuda_tests(bld, support, defines, use):
@@ -312,7 +379,7 @@ class TestContext(BuildContext):
         super().execute()
 
 
-for variant in ('asan', 'fuzz'):
+for variant in ('asan', 'fuzz', 'tsan'):
     for ctx in (BuildContext, CleanContext, InstallContext):
         name = ctx.__name__.replace('Context', '').lower()
 
