@@ -44,7 +44,7 @@ SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all',
             '-fno-omit-frame-pointer']
 TSAN = ['-fsanitize=thread', '-fno-omit-frame-pointer']
 # The tests of the threaded runtime, the only programs of the tsan variant (keeps CI short).
-TSAN_TESTS = ['tests/test_ring.c', 'tests/test_engine_stress.c']
+TSAN_TESTS = ['tests/test_ring.c', 'tests/test_engine.c', 'tests/test_engine_stress.c']
 
 
 def options(opt):
