@@ -31,6 +31,8 @@ static void assert_close(const float *got, const dgxm_tensor *ref, const char *w
         den += (double)want[i] * want[i];
     }
     double rel = sqrt(num / den);
+    print_message("%s: relative error %.2g, max error / max |ref| %.2g\n", what, rel,
+                  max_err / max_ref);
     if (!(max_err <= 1e-4 * max_ref && rel <= 1e-4))
         fail_msg("%s: max error %.3g (of max |ref| %.3g), relative error %.3g", what, max_err,
                  max_ref, rel);
