@@ -46,9 +46,8 @@ static dgxm_status load_layer(dgxm_decoder *dec, const dgxm_weights *w, int i, d
     };
     dgxm_status st = DGXM_OK;
     for (size_t m = 0; !st && m < sizeof mats / sizeof mats[0]; m++)
-        st =
-            dgxm_weights_upload_matrix(dec->b, w, LAYER_NAME(name, i, mats[m].suffix), mats[m].rows,
-                                       mats[m].cols, DGXM_WEIGHT_F32, mats[m].m, err);
+        st = dgxm_weights_upload_matrix(dec->b, w, LAYER_NAME(name, i, mats[m].suffix),
+                                        mats[m].rows, mats[m].cols, dec->format, mats[m].m, err);
     if (!st)
         st = load_norm(dec, w, LAYER_NAME(name, i, "self_attn_layer_norm"), &l->ln_self, err);
     if (!st)
