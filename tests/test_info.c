@@ -8,6 +8,7 @@
 
 #include "model_info.h"
 #include "safetensors_writer.h"
+#include "run_dgxm.h"
 #include "test_support.h"
 
 #include <fcntl.h>
@@ -125,71 +126,14 @@ static void stereo_is_reported(void **state)
 
 /* ---- the dgxm binary ---------------------------------------------------------------------- */
 
-typedef struct run_result {
-    int status; /* exit status, or -1 */
-    char *out;
-    char *err;
-} run_result;
-
-static const char *dgxm_binary(void)
+/* Runs dgxm with args (NULL-terminated); the scratch folder is no longer needed for output. */
+static dgxm_run run_dgxm(const char *tmp, const char *const *args)
 {
-    static char path[4096];
-    const char *build = getenv("DGXM_BUILD_DIR");
-    if (build && *build) {
-        snprintf(path, sizeof path, "%s/hosts/cli/dgxm", build);
-        return path;
-    }
-    /* run by hand: this program is BUILD/tests/test_info */
-    char self[4096];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    assert_true(n > 0);
-    self[n] = '\0';
-    snprintf(path, sizeof path, "%s/hosts/cli/dgxm", dirname(dirname(self)));
-    return path;
-}
-
-/* Runs dgxm with args (NULL-terminated), capturing stdout and stderr through files in tmp. */
-static run_result run_dgxm(const char *tmp, const char *const *args)
-{
-    char *out_path = NULL, *err_path = NULL;
-    assert_true(asprintf(&out_path, "%s/stdout.txt", tmp) > 0);
-    assert_true(asprintf(&err_path, "%s/stderr.txt", tmp) > 0);
-    const char *bin = dgxm_binary();
-    char *argv[16] = { (char *)bin };
-    int argc = 1;
-    for (; args[argc - 1] && argc < 15; argc++)
-        argv[argc] = (char *)args[argc - 1];
-    argv[argc] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
-            _exit(127);
-        execv(bin, argv);
-        _exit(127);
-    }
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    run_result r = { WIFEXITED(status) ? WEXITSTATUS(status) : -1, test_read_file(out_path, NULL),
-                     test_read_file(err_path, NULL) };
+    (void)tmp;
+    dgxm_run r = test_run_dgxm(args, 0);
     assert_non_null(r.out);
     assert_non_null(r.err);
-    if (r.status == 127)
-        print_error("could not run %s\n", bin);
-    unlink(out_path);
-    unlink(err_path);
-    free(out_path);
-    free(err_path);
     return r;
-}
-
-static void free_result(run_result *r)
-{
-    free(r->out);
-    free(r->err);
 }
 
 /* The value after "key:" on its line of out (padding skipped), in a static buffer. */
@@ -219,7 +163,7 @@ static void cli_prints_the_fields(void **state)
     tiny_options opt = { .positions = true };
     assert_true(tiny_checkpoint_write(model, &opt) > 0);
     const char *args[] = { "info", model, NULL };
-    run_result r = run_dgxm(*state, args);
+    dgxm_run r = run_dgxm(*state, args);
     if (r.status != 0)
         print_error("stderr: %s\n", r.err);
     assert_int_equal(r.status, 0);
@@ -248,7 +192,7 @@ static void cli_prints_the_fields(void **state)
     assert_non_null(strstr(field(r.out, "memory decoder LM int8"), "12032 bytes"));
     assert_non_null(strstr(field(r.out, "memory T5 + projection f32"), "4704 bytes"));
     assert_non_null(strstr(field(r.out, "memory EnCodec f32"), "4632 bytes"));
-    free_result(&r);
+    test_run_free(&r);
     free(model);
 }
 
@@ -257,14 +201,14 @@ static void cli_fails_on_a_missing_directory(void **state)
     char *dir = NULL;
     assert_true(asprintf(&dir, "%s/no-such-model", (char *)*state) > 0);
     const char *args[] = { "info", dir, NULL };
-    run_result r = run_dgxm(*state, args);
+    dgxm_run r = run_dgxm(*state, args);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.out, "");
     char want[4200];
     snprintf(want, sizeof want, "dgxm info: %s: checkpoint directory: No such file or directory\n",
              dir);
     assert_string_equal(r.err, want);
-    free_result(&r);
+    test_run_free(&r);
     free(dir);
 }
 
@@ -276,28 +220,28 @@ static void cli_names_a_missing_tensor(void **state)
     tiny_options opt = { .drop = "decoder.model.decoder.layers.1.self_attn.k_proj.weight" };
     assert_true(tiny_checkpoint_write(model, &opt) > 0);
     const char *args[] = { "info", model, NULL };
-    run_result r = run_dgxm(*state, args);
+    dgxm_run r = run_dgxm(*state, args);
     assert_int_equal(r.status, 1);
     assert_string_equal(r.out, "");
     assert_non_null(strstr(r.err, "dgxm info: "));
     assert_non_null(strstr(r.err, model));
     assert_non_null(strstr(r.err, "decoder.model.decoder.layers.1.self_attn.k_proj.weight"));
-    free_result(&r);
+    test_run_free(&r);
     free(model);
 }
 
 static void cli_usage_errors(void **state)
 {
     const char *none[] = { "info", NULL };
-    run_result r = run_dgxm(*state, none);
+    dgxm_run r = run_dgxm(*state, none);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "usage: dgxm info DIR"));
-    free_result(&r);
+    test_run_free(&r);
     const char *help[] = { "info", "--help", NULL };
     r = run_dgxm(*state, help);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "usage: dgxm info DIR"));
-    free_result(&r);
+    test_run_free(&r);
 }
 
 /* ---- the real fixture checkpoints (tests/fixtures/models) ------------------------------------ */
@@ -364,7 +308,7 @@ static void fixture_checkpoint_opens(const fixture *f, void **state)
     dgxm_checkpoint_free(ck);
 
     const char *args[] = { "info", dir, NULL };
-    run_result r = run_dgxm(*state, args);
+    dgxm_run r = run_dgxm(*state, args);
     if (r.status != 0)
         print_error("stderr: %s\n", r.err);
     assert_int_equal(r.status, 0);
@@ -373,7 +317,7 @@ static void fixture_checkpoint_opens(const fixture *f, void **state)
     assert_non_null(strstr(field(r.out, "model"), want));
     assert_non_null(strstr(field(r.out, "stored dtypes"), dgxm_dtype_name(f->dtype)));
     assert_non_null(strstr(field(r.out, "audio channels"), f->stereo ? "stereo" : "mono"));
-    free_result(&r);
+    test_run_free(&r);
     free(dir);
 }
 
