@@ -9,42 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The weight-norm pair of a conv: legacy weight_g/weight_v or parametrizations original0/1. */
-static const dgxm_tensor *find_pair(const dgxm_weights *w, const char *prefix,
-                                    const dgxm_tensor **v)
-{
-    char g_name[160], v_name[160];
-    snprintf(g_name, sizeof g_name, "%s.conv.weight_g", prefix);
-    snprintf(v_name, sizeof v_name, "%s.conv.weight_v", prefix);
-    const dgxm_tensor *g = dgxm_weights_find(w, g_name);
-    if (g) {
-        *v = dgxm_weights_find(w, v_name);
-        return g;
-    }
-    snprintf(g_name, sizeof g_name, "%s.conv.parametrizations.weight.original0", prefix);
-    snprintf(v_name, sizeof v_name, "%s.conv.parametrizations.weight.original1", prefix);
-    *v = dgxm_weights_find(w, v_name);
-    return dgxm_weights_find(w, g_name);
-}
-
 /* W = g * V / ||V||, the norm over every dimension but the first of the stored V (output
  * channels of a conv, input channels of a transposed conv); no epsilon, as in torch. */
-static dgxm_status load_conv(dgxm_encodec *codec, const dgxm_weights *w,
+static dgxm_status load_conv(dgxm_encodec *codec, const dgxm_checkpoint *ck,
                              const dgxm_encodec_layer *spec, conv_weights *out, dgxm_error *err)
 {
     bool transposed = spec->kind == DGXM_ENCODEC_CONVTR;
     int d0 = transposed ? spec->in_channels : spec->out_channels;
     int d1 = transposed ? spec->out_channels : spec->in_channels;
     const int64_t v_shape[3] = { d0, d1, spec->kernel }, g_shape[3] = { d0, 1, 1 };
-    const dgxm_tensor *v = NULL, *g = find_pair(w, spec->prefix, &v);
-    if (!g || !v)
-        return dgxm_error_set(err, DGXM_ERR_FORMAT,
-                              "%s: %s.conv weight-norm tensors (weight_g/weight_v or "
-                              "parametrizations.weight.original0/1) missing",
-                              dgxm_weights_dir(w), spec->prefix);
+    const dgxm_weights *w = dgxm_checkpoint_weights(ck);
+    dgxm_conv_tensors t;
+    if (dgxm_checkpoint_conv(ck, spec->prefix, &t, err))
+        return err->status;
     size_t per = (size_t)d1 * spec->kernel;
-    float *vf = dgxm_weights_load_host(w, v->name, 3, v_shape, err);
-    float *gf = vf ? dgxm_weights_load_host(w, g->name, 3, g_shape, err) : NULL;
+    float *vf = dgxm_weights_load_host(w, t.v->name, 3, v_shape, err);
+    float *gf = vf ? dgxm_weights_load_host(w, t.g->name, 3, g_shape, err) : NULL;
     if (!vf || !gf) {
         free(vf);
         free(gf);
@@ -60,12 +40,10 @@ static dgxm_status load_conv(dgxm_encodec *codec, const dgxm_weights *w,
             vf[i * per + j] *= scale;
     }
     if (!s) {
-        out->weight = dgxm_backend_upload_floats(codec->b, vf, (size_t)d0 * per, v->name, err);
-        char bias_name[160];
-        snprintf(bias_name, sizeof bias_name, "%s.conv.bias", spec->prefix);
+        out->weight = dgxm_backend_upload_floats(codec->b, vf, (size_t)d0 * per, t.v->name, err);
         const int64_t b_shape[1] = { spec->out_channels };
         if (out->weight)
-            out->bias = dgxm_weights_upload(codec->b, w, bias_name, 1, b_shape, err);
+            out->bias = dgxm_weights_upload(codec->b, w, t.bias->name, 1, b_shape, err);
         s = out->bias ? DGXM_OK : err->status;
     }
     free(vf);
@@ -96,7 +74,7 @@ static dgxm_status load_lstm(dgxm_encodec *codec, const dgxm_weights *w, codec_l
     return DGXM_OK;
 }
 
-static dgxm_status load_layer(dgxm_encodec *codec, const dgxm_weights *w, codec_layer *layer,
+static dgxm_status load_layer(dgxm_encodec *codec, const dgxm_checkpoint *ck, codec_layer *layer,
                               dgxm_error *err)
 {
     switch (layer->spec.kind) {
@@ -108,19 +86,18 @@ static dgxm_status load_layer(dgxm_encodec *codec, const dgxm_weights *w, codec_
     case DGXM_ENCODEC_RESBLOCK:
         layer->conv_count = dgxm_encodec_resblock_convs(&layer->spec, layer->conv_spec);
         break;
-    case DGXM_ENCODEC_LSTM: return load_lstm(codec, w, layer, err);
+    case DGXM_ENCODEC_LSTM: return load_lstm(codec, dgxm_checkpoint_weights(ck), layer, err);
     case DGXM_ENCODEC_ELU: return DGXM_OK;
     }
     for (int i = 0; i < layer->conv_count; i++) {
-        dgxm_status s = load_conv(codec, w, &layer->conv_spec[i], &layer->conv[i], err);
+        dgxm_status s = load_conv(codec, ck, &layer->conv_spec[i], &layer->conv[i], err);
         if (s)
             return s;
     }
     return DGXM_OK;
 }
 
-dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_weights *w,
-                               const dgxm_model_config *cfg, dgxm_error *err)
+dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_checkpoint *ck, dgxm_error *err)
 {
     dgxm_error local;
     err = dgxm_error_or(err, &local);
@@ -130,12 +107,14 @@ dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_weights *w,
         return NULL;
     }
     codec->b = backend;
-    codec->cfg = cfg->encodec;
+    codec->cfg = dgxm_checkpoint_config(ck)->encodec;
+    codec->plan = *dgxm_checkpoint_codec_decoder_plan(ck); /* made and checked by open */
     const dgxm_encodec_config *c = &codec->cfg;
-    dgxm_status s = dgxm_encodec_decoder_plan(c, &codec->plan, err);
+    const dgxm_weights *w = dgxm_checkpoint_weights(ck);
     codec->codebooks = calloc((size_t)c->num_quantizers, sizeof *codec->codebooks);
     codec->layers = calloc((size_t)codec->plan.count + 1, sizeof *codec->layers);
-    if (s || !codec->codebooks || !codec->layers) {
+    dgxm_status s = DGXM_OK;
+    if (!codec->codebooks || !codec->layers) {
         dgxm_error_set(err, DGXM_ERR_NOMEM, "encodec: out of memory");
         dgxm_encodec_free(codec);
         return NULL;
@@ -149,7 +128,7 @@ dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_weights *w,
     }
     for (int i = 0; !s && i < codec->plan.count; i++) {
         codec->layers[i].spec = codec->plan.layers[i];
-        s = load_layer(codec, w, &codec->layers[i], err);
+        s = load_layer(codec, ck, &codec->layers[i], err);
     }
     if (s) {
         dgxm_encodec_free(codec);

@@ -3,22 +3,22 @@
  *
  * Ownership: dgxm_encodec_new folds each weight-norm pair into a plain weight once and uploads
  * everything (float32) into the backend; dgxm_encodec_free releases it. The backend must outlive
- * it; the weights object is only read during new.
+ * it.
  * Threads: every call on the engine thread that owns the backend.
  */
 #ifndef DGXM_ENCODEC_H
 #define DGXM_ENCODEC_H
 
 #include "backend.h"
-#include "model_config.h"
-#include "weights.h"
+#include "checkpoint.h"
 
 #include <stdint.h>
 
 typedef struct dgxm_encodec dgxm_encodec;
 
-dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_weights *weights,
-                               const dgxm_model_config *cfg, dgxm_error *err);
+/* Reads the decoder path that dgxm_checkpoint_open already checked (its layer plan and conv
+ * tensors, either weight-norm naming); the checkpoint is only read during the call. */
+dgxm_encodec *dgxm_encodec_new(dgxm_backend *backend, const dgxm_checkpoint *ck, dgxm_error *err);
 void dgxm_encodec_free(dgxm_encodec *codec);
 
 /* Decodes one codec channel: codes[q * code_stride + t] for q < num_quantizers, t < frames

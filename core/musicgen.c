@@ -37,7 +37,7 @@ dgxm_musicgen *dgxm_musicgen_load(const char *dir, dgxm_backend *backend, dgxm_w
     const dgxm_weights *w = dgxm_checkpoint_weights(m->ckpt);
     if (!(m->t5 = dgxm_t5_new(backend, w, &m->cfg, err)) ||
         !(m->decoder = dgxm_decoder_new(backend, w, &m->cfg, format, err)) ||
-        !(m->codec = dgxm_encodec_new(backend, w, &m->cfg, err))) {
+        !(m->codec = dgxm_encodec_new(backend, m->ckpt, err))) {
         dgxm_musicgen_free(m);
         return NULL;
     }

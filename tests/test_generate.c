@@ -47,7 +47,7 @@ static void fixture_open(fixture *f, const char *model)
         const dgxm_weights *w = dgxm_checkpoint_weights(f->ckpt);
         f->t5 = dgxm_t5_new(f->b, w, f->cfg, &err);
         f->dec = f->t5 ? dgxm_decoder_new(f->b, w, f->cfg, DGXM_WEIGHT_F32, &err) : NULL;
-        f->codec = f->dec ? dgxm_encodec_new(f->b, w, f->cfg, &err) : NULL;
+        f->codec = f->dec ? dgxm_encodec_new(f->b, f->ckpt, &err) : NULL;
     }
     if (!f->codec)
         fail_msg("%s: %s", model, err.message);

@@ -43,7 +43,7 @@ static int setup(void **state)
     const dgxm_weights *w = dgxm_checkpoint_weights(m->ckpt);
     m->t5 = dgxm_t5_new(m->b, w, m->cfg, &err);
     m->dec = dgxm_decoder_new(m->b, w, m->cfg, DGXM_WEIGHT_F32, &err);
-    m->codec = dgxm_encodec_new(m->b, w, m->cfg, &err);
+    m->codec = dgxm_encodec_new(m->b, m->ckpt, &err);
     if (!m->t5 || !m->dec || !m->codec)
         return -1;
     const int32_t ids[] = { 237, 11, 52, 36, 4, 14, 989, 89, 6, 91, 1 };

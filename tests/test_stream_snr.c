@@ -191,7 +191,7 @@ static void stream_matches_whole_decode_at_real_shapes(void **state)
     if (!ckpt || !b)
         fail_msg("%s", err.message);
     const dgxm_model_config *cfg = dgxm_checkpoint_config(ckpt);
-    codec_only c = { dgxm_encodec_new(b, dgxm_checkpoint_weights(ckpt), cfg, &err) };
+    codec_only c = { dgxm_encodec_new(b, ckpt, &err) };
     if (!c.codec)
         fail_msg("%s", err.message);
     const int frames = 400, Q = cfg->encodec.num_quantizers, hop = cfg->encodec.hop_length;

@@ -159,7 +159,7 @@ static int parts_load(const char *dir, int threads, dgxm_weight_format dtype, pa
     const dgxm_weights *w = dgxm_checkpoint_weights(p->ckpt);
     if (!(p->t5 = dgxm_t5_new(p->b, w, p->cfg, err)) ||
         !(p->dec = dgxm_decoder_new(p->b, w, p->cfg, dtype, err)) ||
-        !(p->codec = dgxm_encodec_new(p->b, w, p->cfg, err)))
+        !(p->codec = dgxm_encodec_new(p->b, p->ckpt, err)))
         return -1;
     return 0;
 }
