@@ -336,15 +336,8 @@ static dgxm_status check_codec(dgxm_checkpoint *ck, dgxm_error *err)
 
 dgxm_checkpoint *dgxm_checkpoint_open(const char *dir, dgxm_error *err)
 {
-    struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        dgxm_error_set(err, DGXM_ERR_IO, "%s: checkpoint directory: %s", dir, strerror(errno));
+    if (dgxm_checkpoint_dir_check(dir, err) != DGXM_OK)
         return NULL;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        dgxm_error_set(err, DGXM_ERR_IO, "%s: checkpoint directory: not a directory", dir);
-        return NULL;
-    }
     dgxm_checkpoint *ck = calloc(1, sizeof *ck);
     if (!ck || !(ck->dir = strdup(dir))) {
         free(ck);

@@ -233,17 +233,21 @@ static dgxm_status open_sharded(dgxm_weights *w, const char *index_path, dgxm_er
     return s;
 }
 
-dgxm_weights *dgxm_weights_open(const char *dir, dgxm_error *err)
+dgxm_status dgxm_checkpoint_dir_check(const char *dir, dgxm_error *err)
 {
     struct stat sb;
-    if (stat(dir, &sb) != 0) {
-        dgxm_error_set(err, DGXM_ERR_IO, "%s: checkpoint directory: %s", dir, strerror(errno));
+    if (stat(dir, &sb) != 0)
+        return dgxm_error_set(err, DGXM_ERR_IO, "%s: checkpoint directory: %s", dir,
+                              strerror(errno));
+    if (!S_ISDIR(sb.st_mode))
+        return dgxm_error_set(err, DGXM_ERR_IO, "%s: checkpoint directory: not a directory", dir);
+    return DGXM_OK;
+}
+
+dgxm_weights *dgxm_weights_open(const char *dir, dgxm_error *err)
+{
+    if (dgxm_checkpoint_dir_check(dir, err) != DGXM_OK)
         return NULL;
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        dgxm_error_set(err, DGXM_ERR_IO, "%s: checkpoint directory: not a directory", dir);
-        return NULL;
-    }
     dgxm_weights *w = calloc(1, sizeof *w);
     if (!w || !(w->dir = strdup(dir))) {
         free(w);

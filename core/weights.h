@@ -16,6 +16,9 @@ typedef struct dgxm_weights dgxm_weights;
  * A missing directory or file, a malformed index or a shard that disagrees is an error naming
  * the file and the entry. */
 dgxm_weights *dgxm_weights_open(const char *dir, dgxm_error *err);
+
+/* DGXM_OK when dir exists and is a directory, else an error naming it. Any thread. */
+dgxm_status dgxm_checkpoint_dir_check(const char *dir, dgxm_error *err);
 void dgxm_weights_free(dgxm_weights *w);
 
 /* Lookup by exact name (binary search over the sorted index); NULL when absent. */
