@@ -6,37 +6,12 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "test_random.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-
-static float frand(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((rng >> 40) * (1.0 / (1ull << 24))) * 2.0f - 1.0f;
-}
-
-static float *random_floats(size_t n)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = frand();
-    return p;
-}
-
-static float *poisoned(size_t n)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = NAN;
-    return p;
-}
 
 static void assert_close(const float *got, const double *want, size_t n, double tol)
 {
@@ -82,8 +57,9 @@ static void check_conv(int cin, int lin, int cout, int k, int stride, int dil, i
     dgxm_error err;
     dgxm_error_clear(&err);
     dgxm_backend *b = dgxm_cpu_backend_new(3, &err);
-    float *x = random_floats((size_t)cin * lin), *w = random_floats((size_t)cout * cin * k);
-    float *bias = random_floats(cout);
+    float *x = test_random_floats((size_t)cin * lin),
+          *w = test_random_floats((size_t)cout * cin * k);
+    float *bias = test_random_floats(cout);
     int len = 0;
     double *pad0 = reference_pad(x, lin, pl, pr, reflect, &len);
     free(pad0);
@@ -101,7 +77,7 @@ static void check_conv(int cin, int lin, int cout, int k, int stride, int dil, i
     for (int co = 0; co < cout; co++)
         for (int t = 0; t < lout; t++)
             want[(size_t)co * lout + t] += bias[co];
-    float *y = poisoned((size_t)cout * lout);
+    float *y = test_poisoned((size_t)cout * lout);
     assert_int_equal(
         b->ops->conv1d(b, x, cin, lin, w, bias, cout, k, stride, dil, pl, pr, reflect, y, &err),
         DGXM_OK);
@@ -134,8 +110,9 @@ static void check_convt(int cin, int lin, int cout, int k, int stride)
     dgxm_error err;
     dgxm_error_clear(&err);
     dgxm_backend *b = dgxm_cpu_backend_new(3, &err);
-    float *x = random_floats((size_t)cin * lin), *w = random_floats((size_t)cin * cout * k);
-    float *bias = random_floats(cout);
+    float *x = test_random_floats((size_t)cin * lin),
+          *w = test_random_floats((size_t)cin * cout * k);
+    float *bias = test_random_floats(cout);
     int total = k - stride, tr = total / 2, tl = total - tr;
     int full = (lin - 1) * stride + k, lout = full - tl - tr;
     double *f = calloc((size_t)cout * full, sizeof *f);
@@ -149,7 +126,7 @@ static void check_convt(int cin, int lin, int cout, int k, int stride)
     for (int co = 0; co < cout; co++)
         for (int o = 0; o < lout; o++)
             want[(size_t)co * lout + o] = f[(size_t)co * full + tl + o] + bias[co];
-    float *y = poisoned((size_t)cout * lout);
+    float *y = test_poisoned((size_t)cout * lout);
     assert_int_equal(lout, lin * stride);
     assert_int_equal(
         b->ops->conv_transpose1d(b, x, cin, lin, w, bias, cout, k, stride, tl, tr, y, &err),
@@ -180,8 +157,9 @@ static void lstm_matches_reference(void **state)
     dgxm_error_clear(&err);
     dgxm_backend *b = dgxm_cpu_backend_new(3, &err);
     const int cin = 12, hid = 10, T = 23, G = 4 * hid;
-    float *x = random_floats((size_t)cin * T), *wih = random_floats((size_t)G * cin);
-    float *whh = random_floats((size_t)G * hid), *bih = random_floats(G), *bhh = random_floats(G);
+    float *x = test_random_floats((size_t)cin * T), *wih = test_random_floats((size_t)G * cin);
+    float *whh = test_random_floats((size_t)G * hid), *bih = test_random_floats(G),
+          *bhh = test_random_floats(G);
     double h[10] = { 0 }, c[10] = { 0 }, g[40];
     double *want = malloc((size_t)hid * T * sizeof *want);
     for (int s = 0; s < T; s++) {
@@ -198,7 +176,7 @@ static void lstm_matches_reference(void **state)
             want[i * T + s] = h[i];
         }
     }
-    float *y = poisoned((size_t)hid * T);
+    float *y = test_poisoned((size_t)hid * T);
     assert_int_equal(b->ops->lstm(b, x, cin, T, wih, whh, bih, bhh, hid, y, &err), DGXM_OK);
     assert_close(y, want, (size_t)hid * T, 1e-6);
     b->ops->destroy(b);
@@ -212,7 +190,7 @@ static void elu_matches_reference(void **state)
     dgxm_error_clear(&err);
     dgxm_backend *b = dgxm_cpu_backend_new(3, &err);
     const size_t n = 30000;
-    float *x = random_floats(n), *y = malloc(n * sizeof *y);
+    float *x = test_random_floats(n), *y = malloc(n * sizeof *y);
     for (size_t i = 0; i < n; i++)
         y[i] = x[i] *= 8.0f;
     assert_int_equal(b->ops->elu(b, y, n, &err), DGXM_OK);

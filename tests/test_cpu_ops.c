@@ -6,37 +6,12 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "test_random.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static float frand(void) /* uniform in [-1, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)((rng_state >> 40) * (1.0 / (1ull << 24))) * 2.0f - 1.0f;
-}
-
-static float *random_floats(size_t n)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = frand();
-    return p;
-}
-
-static float *poisoned(size_t n)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = NAN;
-    return p;
-}
 
 static double rel_error(const float *got, const double *want, size_t n)
 {
@@ -62,9 +37,9 @@ static dgxm_backend *backend_with(int threads)
 static void check_linear(int threads, int m, int rows, int cols, int use_bias, int accumulate)
 {
     dgxm_backend *b = backend_with(threads);
-    float *w = random_floats((size_t)rows * cols), *x = random_floats((size_t)m * cols);
-    float *bias = use_bias ? random_floats(rows) : NULL;
-    float *y = accumulate ? random_floats((size_t)m * rows) : poisoned((size_t)m * rows);
+    float *w = test_random_floats((size_t)rows * cols), *x = test_random_floats((size_t)m * cols);
+    float *bias = use_bias ? test_random_floats(rows) : NULL;
+    float *y = accumulate ? test_random_floats((size_t)m * rows) : test_poisoned((size_t)m * rows);
     double *want = malloc((size_t)m * rows * sizeof *want);
     for (int r = 0; r < m; r++)
         for (int o = 0; o < rows; o++) {
@@ -102,8 +77,8 @@ static void linear_bf16_matches_reference(void **state)
     (void)state;
     dgxm_backend *b = backend_with(3);
     const int m = 2, rows = 300, cols = 1000;
-    float *w = random_floats((size_t)rows * cols), *x = random_floats((size_t)m * cols);
-    float *y = poisoned((size_t)m * rows);
+    float *w = test_random_floats((size_t)rows * cols), *x = test_random_floats((size_t)m * cols);
+    float *y = test_poisoned((size_t)m * rows);
     double *exact = malloc((size_t)m * rows * sizeof *exact);
     double *rounded = malloc((size_t)m * rows * sizeof *rounded);
     for (int r = 0; r < m; r++)
@@ -155,8 +130,9 @@ static void norms_match_reference(void **state)
     (void)state;
     dgxm_backend *b = backend_with(3);
     const int m = 9, n = 333;
-    float *x = random_floats((size_t)m * n), *w = random_floats(n), *bias = random_floats(n);
-    float *y = poisoned((size_t)m * n);
+    float *x = test_random_floats((size_t)m * n), *w = test_random_floats(n),
+          *bias = test_random_floats(n);
+    float *y = test_poisoned((size_t)m * n);
     double *want = malloc((size_t)m * n * sizeof *want);
     dgxm_error err;
     dgxm_error_clear(&err);
@@ -195,7 +171,7 @@ static void activations_match_reference(void **state)
     (void)state;
     dgxm_backend *b = backend_with(3);
     const size_t n = 50001;
-    float *x = random_floats(n), *g = malloc(n * sizeof *g), *r = malloc(n * sizeof *r);
+    float *x = test_random_floats(n), *g = malloc(n * sizeof *g), *r = malloc(n * sizeof *r);
     for (size_t i = 0; i < n; i++)
         x[i] *= 6.0f;
     memcpy(g, x, n * sizeof *g);
@@ -264,9 +240,10 @@ static void attention_matches_reference(void **state)
                   { 3, 12, 0, 1, 1 } };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         int lq = cases[c].lq, lk = cases[c].lk;
-        float *q = random_floats((size_t)lq * width), *k = random_floats((size_t)lk * width);
-        float *v = random_floats((size_t)lk * width), *out = poisoned((size_t)lq * width);
-        float *bias = cases[c].use_bias ? random_floats((size_t)heads * lq * lk) : NULL;
+        float *q = test_random_floats((size_t)lq * width),
+              *k = test_random_floats((size_t)lk * width);
+        float *v = test_random_floats((size_t)lk * width), *out = test_poisoned((size_t)lq * width);
+        float *bias = cases[c].use_bias ? test_random_floats((size_t)heads * lq * lk) : NULL;
         uint8_t valid[64];
         for (int t = 0; t < lk; t++)
             valid[t] = (uint8_t)(t % 3 != 1);
@@ -291,9 +268,9 @@ static void fully_masked_query_gives_zeros(void **state)
     dgxm_backend *b = backend_with(1);
     float q[8], k[16], v[16], out[8];
     for (int i = 0; i < 16; i++)
-        k[i] = v[i] = frand();
+        k[i] = v[i] = test_frand();
     for (int i = 0; i < 8; i++)
-        q[i] = frand(), out[i] = NAN;
+        q[i] = test_frand(), out[i] = NAN;
     uint8_t none[2] = { 0, 0 };
     dgxm_error err;
     dgxm_error_clear(&err);
