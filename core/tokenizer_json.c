@@ -343,6 +343,29 @@ static dgxm_status parse_precompiled(jctx *c, json_t *j, const char *path)
     return step->charsmap ? DGXM_OK : (c->err ? c->err->status : DGXM_ERR_FORMAT);
 }
 
+/* Both pipelines nest as {"type": "Sequence", KEY: [step, ...]}: each step parsed by parse_step
+ * one level deeper, its path named KEY[i]. */
+typedef dgxm_status (*parse_step_fn)(jctx *c, json_t *j, const char *path, int depth);
+
+static dgxm_status parse_sequence(jctx *c, json_t *j, const char *path, const char *key, int depth,
+                                  parse_step_fn parse_step)
+{
+    json_t *list = json_object_get(j, key);
+    if (!json_is_array(list))
+        return jfail(c, DGXM_ERR_FORMAT, path, "\"%s\" is not an array", key);
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        char sub[PATH_MAX_LEN];
+        snprintf(sub, sizeof sub, "%s.%s[%zu]", path, key, i);
+        json_t *e = json_array_get(list, i);
+        if (json_is_null(e))
+            return jfail(c, DGXM_ERR_FORMAT, sub, "is null");
+        dgxm_status st = parse_step(c, e, sub, depth + 1);
+        if (st != DGXM_OK)
+            return st;
+    }
+    return DGXM_OK;
+}
+
 static dgxm_status parse_normalizer(jctx *c, json_t *j, const char *path, int depth)
 {
     if (!j || json_is_null(j))
@@ -355,21 +378,8 @@ static dgxm_status parse_normalizer(jctx *c, json_t *j, const char *path, int de
     dgxm_status st = get_string(c, j, "type", path, false, &type, NULL);
     if (st != DGXM_OK)
         return st;
-    if (!strcmp(type, "Sequence")) {
-        json_t *list = json_object_get(j, "normalizers");
-        if (!json_is_array(list))
-            return jfail(c, DGXM_ERR_FORMAT, path, "\"normalizers\" is not an array");
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            char sub[PATH_MAX_LEN];
-            snprintf(sub, sizeof sub, "%s.normalizers[%zu]", path, i);
-            json_t *e = json_array_get(list, i);
-            if (json_is_null(e))
-                return jfail(c, DGXM_ERR_FORMAT, sub, "is null");
-            if ((st = parse_normalizer(c, e, sub, depth + 1)) != DGXM_OK)
-                return st;
-        }
-        return DGXM_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return parse_sequence(c, j, path, "normalizers", depth, parse_normalizer);
     if (!strcmp(type, "Precompiled"))
         return parse_precompiled(c, j, path);
     if (!strcmp(type, "Replace"))
@@ -466,21 +476,8 @@ static dgxm_status parse_pre_tokenizer(jctx *c, json_t *j, const char *path, int
     dgxm_status st = get_string(c, j, "type", path, false, &type, NULL);
     if (st != DGXM_OK)
         return st;
-    if (!strcmp(type, "Sequence")) {
-        json_t *list = json_object_get(j, "pretokenizers");
-        if (!json_is_array(list))
-            return jfail(c, DGXM_ERR_FORMAT, path, "\"pretokenizers\" is not an array");
-        for (size_t i = 0; i < json_array_size(list); i++) {
-            char sub[PATH_MAX_LEN];
-            snprintf(sub, sizeof sub, "%s.pretokenizers[%zu]", path, i);
-            json_t *e = json_array_get(list, i);
-            if (json_is_null(e))
-                return jfail(c, DGXM_ERR_FORMAT, sub, "is null");
-            if ((st = parse_pre_tokenizer(c, e, sub, depth + 1)) != DGXM_OK)
-                return st;
-        }
-        return DGXM_OK;
-    }
+    if (!strcmp(type, "Sequence"))
+        return parse_sequence(c, j, path, "pretokenizers", depth, parse_pre_tokenizer);
     if (!strcmp(type, "WhitespaceSplit")) {
         dgxm_pretok_step *step = new_pretok(c);
         if (!step)
