@@ -84,6 +84,12 @@ static dgxm_status load_positions(dgxm_decoder *dec, dgxm_error *err)
     return DGXM_OK;
 }
 
+/* The heads pick tokens from small logit differences: with int8 layers they stay bf16. */
+static dgxm_weight_format heads_format(dgxm_weight_format layers)
+{
+    return layers == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : layers;
+}
+
 static dgxm_status load_heads(dgxm_decoder *dec, const dgxm_weights *w, dgxm_error *err)
 {
     const int d = dec->cfg.hidden_size, v = dec->cfg.vocab_size, k = dec->cfg.num_codebooks;
@@ -99,7 +105,8 @@ static dgxm_status load_heads(dgxm_decoder *dec, const dgxm_weights *w, dgxm_err
         st = t ? dgxm_tensor_to_f32(t, stacked + (size_t)c * v * d, err) : err->status;
     }
     if (!st)
-        st = dec->b->ops->matrix_upload(dec->b, stacked, k * v, d, dec->format, &dec->heads, err);
+        st = dec->b->ops->matrix_upload(dec->b, stacked, k * v, d, heads_format(dec->format),
+                                        &dec->heads, err);
     free(stacked);
     return st;
 }

@@ -36,4 +36,9 @@ struct dgxm_decoder_state {
     float *x, *h, *q, *attn, *ff, *tmp, *logits; /* activations */
 };
 
+/* cross_k and cross_v [layers][lt][hidden] (backend memory) from host conditioning[lt][hidden]:
+ * the text's keys and values, computed once per generation. */
+dgxm_status dgxm_decoder_project_conditioning(dgxm_decoder *dec, const float *conditioning, int lt,
+                                              float *cross_k, float *cross_v, dgxm_error *err);
+
 #endif

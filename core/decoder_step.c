@@ -24,24 +24,21 @@ void dgxm_decoder_state_free(dgxm_decoder_state *st)
 }
 
 /* Cross-attention keys and values depend only on the prompt: computed once per generation. */
-static dgxm_status project_conditioning(dgxm_decoder_state *st, const float *conditioning,
-                                        dgxm_error *err)
+dgxm_status dgxm_decoder_project_conditioning(dgxm_decoder *dec, const float *conditioning, int lt,
+                                              float *cross_k, float *cross_v, dgxm_error *err)
 {
-    dgxm_decoder *dec = st->dec;
     dgxm_backend *b = dec->b;
     const int d = dec->cfg.hidden_size;
-    size_t bytes = (size_t)st->lt * d * sizeof(float);
+    size_t bytes = (size_t)lt * d * sizeof(float);
     float *cond = b->ops->alloc(b, bytes);
     if (!cond)
-        return dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: conditioning of %d tokens", st->lt);
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: conditioning of %d tokens", lt);
     dgxm_status s = b->ops->copy_to_device(b, cond, conditioning, bytes, err);
     for (int i = 0; !s && i < dec->cfg.num_layers; i++) {
-        size_t off = (size_t)i * st->lt * d;
-        s = b->ops->linear(b, &dec->layers[i].ck, NULL, cond, st->lt, st->cross_k + off, false,
-                           err);
+        size_t off = (size_t)i * lt * d;
+        s = b->ops->linear(b, &dec->layers[i].ck, NULL, cond, lt, cross_k + off, false, err);
         if (!s)
-            s = b->ops->linear(b, &dec->layers[i].cv, NULL, cond, st->lt, st->cross_v + off, false,
-                               err);
+            s = b->ops->linear(b, &dec->layers[i].cv, NULL, cond, lt, cross_v + off, false, err);
     }
     b->ops->release(b, cond);
     return s;
@@ -99,7 +96,8 @@ dgxm_decoder_state *dgxm_decoder_state_new(dgxm_decoder *dec, int rows, int capa
             return NULL;
         }
     }
-    if (lt > 0 && project_conditioning(st, conditioning, err) != DGXM_OK) {
+    if (lt > 0 && dgxm_decoder_project_conditioning(dec, conditioning, lt, st->cross_k,
+                                                    st->cross_v, err) != DGXM_OK) {
         dgxm_decoder_state_free(st);
         return NULL;
     }

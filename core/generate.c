@@ -6,6 +6,8 @@
  * of MusicGen extends generation. */
 #include "generate.h"
 
+#include "decoder_fused.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,6 +77,7 @@ typedef struct generation {
     float *guided; /* [V] */
     dgxm_token_weight *work;
     int32_t *grid; /* [K][window + D + 1] */
+    dgxm_decoder_fused *fused; /* the whole step on the device, when the backend offers it */
     dgxm_error *err;
 } generation;
 
@@ -100,6 +103,23 @@ static int choose(generation *g, int rows, int k, int step)
     return dgxm_sample_token(cond, V, &g->opt->sampling, u, g->work);
 }
 
+/* One step on the host: the decoder's logits come back and each codebook is chosen here. */
+static dgxm_status host_step(generation *g, dgxm_decoder_state *st, int32_t *column, int rows,
+                             int step, int columns, int prompt, int frames)
+{
+    const int K = g->cfg->num_codebooks;
+    for (int k = 0; k < K; k++)
+        column[k] = g->grid[k * columns + step - 1];
+    dgxm_status s = dgxm_decoder_step(st, column, g->logits, g->err);
+    for (int k = 0; !s && k < K; k++) {
+        int t = step - 1 - delay_of(g, k);
+        if (t < prompt || t >= frames)
+            continue; /* a prompt cell keeps its code; an out-of-range cell stays special */
+        g->grid[k * columns + step] = choose(g, rows, k, g->steps_done);
+    }
+    return s;
+}
+
 /* One window: frames [offset, offset + frames) of which the first `prompt` are known. */
 static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
 {
@@ -107,33 +127,35 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
     const int K = g->cfg->num_codebooks, pad = g->cfg->pad_token_id;
     const int columns = frames + g->max_delay + 1;
     const int rows = g->opt->sampling.guidance > 1.0 ? 2 : 1;
-    dgxm_decoder_state *st =
-        dgxm_decoder_state_new(g->dec, rows, columns - 1, g->conditioning, g->lt, g->err);
-    if (!st)
-        return g->err->status;
     for (int k = 0; k < K; k++)
         for (int s = 0; s < columns; s++) {
             int t = s - 1 - delay_of(g, k);
             g->grid[k * columns + s] =
                 t >= 0 && t < prompt ? g->codes[(size_t)k * g->total + offset + t] : pad;
         }
-    int32_t *column = malloc((size_t)K * sizeof *column);
-    if (!column) {
-        dgxm_decoder_state_free(st);
-        return dgxm_error_set(g->err, DGXM_ERR_NOMEM, "generate: out of memory");
-    }
+    dgxm_decoder_state *st = NULL;
     dgxm_status s = DGXM_OK;
+    if (g->fused)
+        s = dgxm_decoder_fused_window(g->fused, g->grid, columns, prompt, frames, g->steps_done,
+                                      g->err);
+    else if (!(st = dgxm_decoder_state_new(g->dec, rows, columns - 1, g->conditioning, g->lt,
+                                           g->err)))
+        return g->err->status;
+    int32_t *column = malloc((size_t)K * sizeof *column);
+    if (!s && !column)
+        s = dgxm_error_set(g->err, DGXM_ERR_NOMEM, "generate: out of memory");
     for (int step = 1; !s && step < columns; step++) {
-        for (int k = 0; k < K; k++)
-            column[k] = g->grid[k * columns + step - 1];
-        s = dgxm_decoder_step(st, column, g->logits, g->err);
+        if (g->fused) {
+            s = dgxm_decoder_fused_step(g->fused, column, g->err);
+            for (int k = 0; !s && k < K; k++)
+                g->grid[k * columns + step] = column[k];
+        } else {
+            s = host_step(g, st, column, rows, step, columns, prompt, frames);
+        }
         for (int k = 0; !s && k < K; k++) {
             int t = step - 1 - delay_of(g, k);
-            if (t < prompt || t >= frames)
-                continue; /* a prompt cell keeps its code; an out-of-range cell stays special */
-            int token = choose(g, rows, k, g->steps_done);
-            g->grid[k * columns + step] = token;
-            g->codes[(size_t)k * g->total + offset + t] = token;
+            if (t >= prompt && t < frames)
+                g->codes[(size_t)k * g->total + offset + t] = g->grid[k * columns + step];
         }
         g->steps_done++;
         if (!s && g->opt->frames_ready) {
@@ -149,6 +171,23 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
     free(column);
     dgxm_decoder_state_free(st);
     return s;
+}
+
+/* The device-resident step for this generation, or NULL to step on the host (no fused step in
+ * the backend, or a model it does not fuse: both are normal, not errors). */
+static dgxm_status open_fused(generation *g, window_plan plan)
+{
+    if (g->opt->op_by_op)
+        return DGXM_OK;
+    dgxm_error e = { 0 };
+    const int rows = g->opt->sampling.guidance > 1.0 ? 2 : 1;
+    const int longest = plan.window < g->total ? plan.window : g->total;
+    g->fused = dgxm_decoder_fused_new(g->dec, rows, longest + g->max_delay, g->conditioning,
+                                      g->lt, &g->opt->sampling, &e);
+    if (g->fused || e.status == DGXM_ERR_UNSUPPORTED)
+        return DGXM_OK;
+    *g->err = e;
+    return e.status;
 }
 
 dgxm_status dgxm_generate_codes(dgxm_decoder *dec, const dgxm_decoder_config *cfg,
@@ -179,10 +218,11 @@ dgxm_status dgxm_generate_codes(dgxm_decoder *dec, const dgxm_decoder_config *cf
     g.guided = malloc((size_t)V * sizeof *g.guided);
     g.work = malloc((size_t)V * sizeof *g.work);
     g.grid = malloc((size_t)K * (plan.window + g.max_delay + 1) * sizeof *g.grid);
-    if (g.logits && g.guided && g.work && g.grid)
-        s = for_each_window(plan, opt->frames, run_window, &g);
-    else
+    if (!g.logits || !g.guided || !g.work || !g.grid)
         s = dgxm_error_set(err, DGXM_ERR_NOMEM, "generate: out of memory");
+    else if (!(s = open_fused(&g, plan)))
+        s = for_each_window(plan, opt->frames, run_window, &g);
+    dgxm_decoder_fused_free(g.fused);
     free(g.logits);
     free(g.guided);
     free(g.work);

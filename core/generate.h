@@ -24,6 +24,9 @@ typedef struct dgxm_generate_options {
     /* When not NULL, set before every on_step call to the number of leading frames of codes
      * that are final (every codebook written): a streaming decoder may read them from on_step. */
     int *frames_ready;
+    /* Step op by op on the host even when the backend can run the whole step on the device
+     * (kernels/fused_step.h): the oracle the fused step is tested against. */
+    bool op_by_op;
 } dgxm_generate_options;
 
 /* Fills codes[K][frames] (checkpoint codebook order, delays removed). conditioning is host

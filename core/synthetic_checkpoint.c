@@ -150,14 +150,23 @@ static dgxm_status list_codec(spec_list *l, const dgxm_encodec_config *c, dgxm_e
 static json_t *preset_config(const char *size, int stereo)
 {
     int hidden, layers, heads;
-    if (!strcmp(size, "small"))
+    const char *colon = strchr(size, ':');
+    const size_t name_len = colon ? (size_t)(colon - size) : strlen(size);
+    if (name_len == 5 && !strncmp(size, "small", 5))
         hidden = 1024, layers = 24, heads = 16;
-    else if (!strcmp(size, "medium"))
+    else if (name_len == 6 && !strncmp(size, "medium", 6))
         hidden = 1536, layers = 48, heads = 24;
-    else if (!strcmp(size, "large"))
+    else if (name_len == 5 && !strncmp(size, "large", 5))
         hidden = 2048, layers = 48, heads = 32;
     else
         return NULL;
+    if (colon) { /* "small:2": the real widths with fewer layers, for tests at real shapes */
+        char *end;
+        long n = strtol(colon + 1, &end, 10);
+        if (*end || n < 1 || n > layers)
+            return NULL;
+        layers = (int)n;
+    }
     int channels = stereo ? 2 : 1;
     json_t *t5 = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:f, s:s}", "model_type",
                            "t5", "vocab_size", 32128, "d_model", 768, "d_kv", 64, "num_heads", 12,
@@ -271,7 +280,9 @@ dgxm_status dgxm_synthetic_checkpoint_write(const char *dir, const char *size, i
     json_t *config = preset_config(size, stereo);
     if (!config)
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
-                              "synthetic model size '%s': use small, medium or large", size);
+                              "synthetic model size '%s': use small, medium or large, optionally "
+                              "with fewer layers as small:N",
+                              size);
     char *text = json_dumps(config, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(config);
     dgxm_model_config cfg;

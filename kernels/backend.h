@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct dgxm_fused_step_ops; /* kernels/fused_step.h */
+
 typedef enum dgxm_weight_format {
     DGXM_WEIGHT_F32,
     DGXM_WEIGHT_BF16,
@@ -122,6 +124,10 @@ typedef struct dgxm_backend_ops {
      * below table_rows (else DGXM_ERR_INVALID_ARG naming the id). */
     dgxm_status (*embedding)(dgxm_backend *b, const float *table, int table_rows, int dim,
                              const int32_t *ids, int n, float *out, dgxm_error *err);
+
+    /* The whole decode step on the device (kernels/fused_step.h); NULL when the backend runs
+     * the step op by op. */
+    const struct dgxm_fused_step_ops *fused_step;
 } dgxm_backend_ops;
 
 struct dgxm_backend {

@@ -63,6 +63,7 @@ static const dgxm_backend_ops cpu_ops = {
     .lstm = dgxm_cpu_lstm,
     .add = dgxm_cpu_add,
     .embedding = dgxm_cpu_embedding,
+    .fused_step = NULL,
 };
 
 dgxm_backend *dgxm_cpu_backend_new(int threads, dgxm_error *err)

@@ -143,6 +143,7 @@ static const dgxm_backend_ops cuda_ops = {
     dgxm_cuda_lstm,
     dgxm_cuda_add,
     dgxm_cuda_embedding,
+    &dgxm_cuda_fused_step_ops,
 };
 
 const dgxm_cuda_info *dgxm_cuda_backend_info(const dgxm_backend *b)

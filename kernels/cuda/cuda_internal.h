@@ -6,6 +6,7 @@
 #define DGXM_CUDA_INTERNAL_H
 
 #include "cuda_backend.h"
+#include "fused_step.h"
 
 #include <cuda_runtime.h>
 
@@ -69,6 +70,14 @@ dgxm_status dgxm_cuda_gemm(dgxm_cuda_backend *cb, const float *a, long long a_ro
                            const void *w, bool w_bf16, const float *bias, const float *bias2, int m,
                            int n, int k, float *y, bool accumulate, const char *op,
                            dgxm_error *err);
+
+/* linear for float16 and int8 weights (linear_quant.cu). */
+dgxm_status dgxm_cuda_linear_quant(dgxm_cuda_backend *cb, const dgxm_matrix *w, const float *bias,
+                                   const float *x, int m, float *y, bool accumulate,
+                                   dgxm_error *err);
+
+/* The device-resident decode step (step_program.cu). */
+extern "C" const dgxm_fused_step_ops dgxm_cuda_fused_step_ops;
 
 /* The op table entries, one file per family of ops. */
 dgxm_status dgxm_cuda_matrix_upload(dgxm_backend *b, const float *host, int rows, int cols,

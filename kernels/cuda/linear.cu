@@ -1,5 +1,6 @@
-/* Weight matrices and the linear op of the CUDA backend: float32 or bf16 weights, float32
- * activations and accumulation.
+/* Weight matrices and the linear op of the CUDA backend: float32 or bf16 weights (float16 and
+ * int8 are uploaded here and multiplied in linear_quant.cu), float32 activations and
+ * accumulation.
  *
  * Two kernels. For the decode step (m = 1..4 rows, the batch-2 guidance pair) the op is a GEMV
  * limited by the bytes of W: one warp per output feature streams its weight row with 16-byte
@@ -8,6 +9,9 @@
  * rows. Reductions run in a fixed order: results do not change from run to run. */
 #include "cuda_internal.h"
 
+#include <cuda_fp16.h>
+
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +34,42 @@ static uint16_t f32_to_bf16(float f)
     return (uint16_t)(u >> 16);
 }
 
+/* Symmetric int8 per output row: scale = max |w| / 127 (1 for an all-zero row). */
+static void quantise_rows(const float *host, int rows, int cols, int8_t *q, float *scales)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *w = host + (size_t)r * cols;
+        float top = 0.0f;
+        for (int c = 0; c < cols; c++)
+            top = fmaxf(top, fabsf(w[c]));
+        const float scale = top > 0.0f ? top / 127.0f : 1.0f;
+        for (int c = 0; c < cols; c++) {
+            long v = lrintf(w[c] / scale);
+            q[(size_t)r * cols + c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+        }
+        scales[r] = scale;
+    }
+}
+
+/* Host staging in the target format: NULL when out of memory. */
+static void *pack(const float *host, size_t count, int rows, int cols, dgxm_weight_format format,
+                  float *scales)
+{
+    const size_t esize = format == DGXM_WEIGHT_INT8 ? 1 : 2;
+    void *packed = malloc(count * esize);
+    if (!packed)
+        return NULL;
+    if (format == DGXM_WEIGHT_BF16)
+        for (size_t i = 0; i < count; i++)
+            ((uint16_t *)packed)[i] = f32_to_bf16(host[i]);
+    else if (format == DGXM_WEIGHT_F16)
+        for (size_t i = 0; i < count; i++)
+            ((__half *)packed)[i] = __float2half_rn(host[i]);
+    else
+        quantise_rows(host, rows, cols, (int8_t *)packed, scales);
+    return packed;
+}
+
 dgxm_status dgxm_cuda_matrix_upload(dgxm_backend *b, const float *host, int rows, int cols,
                                     dgxm_weight_format format, dgxm_matrix *out, dgxm_error *err)
 {
@@ -37,40 +77,46 @@ dgxm_status dgxm_cuda_matrix_upload(dgxm_backend *b, const float *host, int rows
     if (rows <= 0 || cols <= 0)
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "cuda matrix_upload: shape %dx%d", rows,
                               cols);
-    if (format != DGXM_WEIGHT_F32 && format != DGXM_WEIGHT_BF16)
-        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
-                              "cuda backend: weight format %d is not implemented yet (f32 and "
-                              "bf16 only)",
+    if (format != DGXM_WEIGHT_F32 && format != DGXM_WEIGHT_BF16 && format != DGXM_WEIGHT_F16 &&
+        format != DGXM_WEIGHT_INT8)
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "cuda matrix_upload: weight format %d",
                               (int)format);
     const size_t count = (size_t)rows * (size_t)cols;
-    const size_t bytes = count * (format == DGXM_WEIGHT_BF16 ? 2 : 4);
-    const void *src = host;
-    uint16_t *packed = NULL;
-    if (format == DGXM_WEIGHT_BF16) {
-        packed = (uint16_t *)malloc(bytes);
-        if (!packed)
-            return dgxm_error_set(err, DGXM_ERR_NOMEM,
-                                  "cuda matrix_upload: %zu bytes of host staging", bytes);
-        for (size_t i = 0; i < count; i++)
-            packed[i] = f32_to_bf16(host[i]);
-        src = packed;
+    const size_t esize = format == DGXM_WEIGHT_F32 ? 4 : format == DGXM_WEIGHT_INT8 ? 1 : 2;
+    const size_t bytes = count * esize, scale_bytes = (size_t)rows * sizeof(float);
+    float *scales = NULL;
+    if (format == DGXM_WEIGHT_INT8 && !(scales = (float *)malloc(scale_bytes)))
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cuda matrix_upload: %zu bytes of scales",
+                              scale_bytes);
+    void *packed = NULL;
+    if (format != DGXM_WEIGHT_F32 && !(packed = pack(host, count, rows, cols, format, scales))) {
+        free(scales);
+        return dgxm_error_set(err, DGXM_ERR_NOMEM,
+                              "cuda matrix_upload: %zu bytes of host staging", bytes);
     }
+    const void *src = packed ? packed : host;
     void *dev = b->ops->alloc(b, bytes);
-    if (!dev) {
-        free(packed);
-        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cuda matrix_upload: %zu bytes for %dx%d", bytes,
-                              rows, cols);
-    }
-    dgxm_status s = b->ops->copy_to_device(b, dev, src, bytes, err);
+    void *dev_scales = scales ? b->ops->alloc(b, scale_bytes) : NULL;
+    dgxm_status s = DGXM_OK;
+    if (!dev || (scales && !dev_scales))
+        s = dgxm_error_set(err, DGXM_ERR_NOMEM, "cuda matrix_upload: %zu bytes for %dx%d", bytes,
+                           rows, cols);
+    if (!s)
+        s = b->ops->copy_to_device(b, dev, src, bytes, err);
+    if (!s && scales)
+        s = b->ops->copy_to_device(b, dev_scales, scales, scale_bytes, err);
     free(packed);
+    free(scales);
     if (s) {
         b->ops->release(b, dev);
+        b->ops->release(b, dev_scales);
         return s;
     }
     out->format = format;
     out->rows = rows;
     out->cols = cols;
     out->data = dev;
+    out->scales = (float *)dev_scales;
     return DGXM_OK;
 }
 
@@ -301,11 +347,10 @@ dgxm_status dgxm_cuda_linear(dgxm_backend *b, const dgxm_matrix *w, const float 
                              const float *x, int m, float *y, bool accumulate, dgxm_error *err)
 {
     dgxm_cuda_backend *cb = dgxm_cuda(b);
-    if (w->format != DGXM_WEIGHT_F32 && w->format != DGXM_WEIGHT_BF16)
-        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda linear: weight format %d",
-                              (int)w->format);
     if (m <= 0)
         return DGXM_OK;
+    if (w->format == DGXM_WEIGHT_F16 || w->format == DGXM_WEIGHT_INT8)
+        return dgxm_cuda_linear_quant(cb, w, bias, x, m, y, accumulate, err);
     const bool bf16 = w->format == DGXM_WEIGHT_BF16;
     if (m > GEMV_MAX_ROWS)
         return dgxm_cuda_gemm(cb, x, w->cols, 1, w->data, bf16, bias, NULL, m, w->rows, w->cols, y,

@@ -1,0 +1,261 @@
+/* The decode step's matrix-vector product: y = W . LayerNorm(x) for one or two batch rows, with
+ * the norm folded in front and the consumer folded behind (KV-cache write, residual add, GELU).
+ *
+ * A decode step is limited by the bytes of its weights, so everything here serves the weight
+ * stream: one warp per output feature reads its row with 16-byte loads, two tiles of loads in
+ * flight per lane; the first tile is issued before the block normalises x, so the LayerNorm
+ * costs no memory latency. Each block recomputes the norm of its 1-2 rows from L2, which is
+ * cheaper than a separate kernel and a round trip. Reductions run in a fixed order. */
+#include "step_internal.h"
+
+namespace {
+
+constexpr int UNROLL = 4; /* 16-byte loads per lane per tile */
+
+template <int FMT> struct weights;
+
+template <> struct weights<DGXM_WEIGHT_F32> {
+    static constexpr int per_load = 4;
+    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    {
+        f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y);
+        f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
+    }
+};
+
+template <> struct weights<DGXM_WEIGHT_BF16> {
+    static constexpr int per_load = 8;
+    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    {
+        const unsigned int u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            f[2 * i] = __uint_as_float(u[i] << 16);
+            f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
+        }
+    }
+};
+
+template <> struct weights<DGXM_WEIGHT_F16> {
+    static constexpr int per_load = 8;
+    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    {
+        const unsigned int u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            __half2 h = *reinterpret_cast<const __half2 *>(&u[i]);
+            float2 p = __half22float2(h);
+            f[2 * i] = p.x, f[2 * i + 1] = p.y;
+        }
+    }
+};
+
+/* int8 rows: the per-feature scale is applied once after the dot product. */
+template <> struct weights<DGXM_WEIGHT_INT8> {
+    static constexpr int per_load = 16;
+    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    {
+        const unsigned int u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+                f[4 * i + j] = (float)(signed char)(u[i] >> (8 * j));
+    }
+};
+
+__device__ __forceinline__ uint4 stream_load(const uint4 *p)
+{
+    return __ldcs(p); /* read once per step: do not keep it in L1 */
+}
+
+__device__ __forceinline__ float gelu(float y)
+{
+    return 0.5f * y * (1.0f + erff(y * 0.70710678118654752f));
+}
+
+/* Normalises the block's copy of x in place (biased variance, eps 1e-5, as the CPU oracle). */
+template <int M>
+__device__ void layer_norm_shared(float *xs, int k, const float *w, const float *b, float *red)
+{
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+        float *row = xs + m * k;
+        float sum = 0.0f;
+        for (int i = threadIdx.x; i < k; i += blockDim.x)
+            sum += row[i];
+        const float mean = dgxm_block_sum(sum, red) / (float)k;
+        float var = 0.0f;
+        for (int i = threadIdx.x; i < k; i += blockDim.x) {
+            const float d = row[i] - mean;
+            var += d * d;
+        }
+        var = dgxm_block_sum(var, red) / (float)k;
+        const float inv = 1.0f / sqrtf(var + 1e-5f);
+        for (int i = threadIdx.x; i < k; i += blockDim.x)
+            row[i] = (row[i] - mean) * inv * w[i] + b[i];
+    }
+    __syncthreads();
+}
+
+template <int FMT, int M>
+__global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32)
+    step_gemv_kernel(const dgxm_gemv_args a)
+{
+    extern __shared__ float xs[]; /* [M][k] */
+    __shared__ float red[32];
+    using W = weights<FMT>;
+    constexpr int E = W::per_load;
+    const int lane = threadIdx.x & 31;
+    int feature = blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5);
+
+    /* Which segment this warp's feature falls in. */
+    int s = 0;
+    while (s < a.segments && feature >= a.seg[s].features)
+        feature -= a.seg[s++].features;
+    const bool active = s < a.segments;
+    const dgxm_gemv_segment *seg = &a.seg[active ? s : 0];
+    const int k = a.k, loads = k / E;
+    const uint4 *wrow =
+        reinterpret_cast<const uint4 *>(static_cast<const char *>(seg->w) +
+                                        (size_t)(active ? feature : 0) * k * (16 / E));
+
+    uint4 tile[UNROLL];
+#pragma unroll
+    for (int u = 0; u < UNROLL; u++) {
+        const int c = lane + u * 32;
+        tile[u] = active && c < loads ? stream_load(wrow + c) : make_uint4(0, 0, 0, 0);
+    }
+
+    for (int m = 0; m < M; m++)
+        for (int i = threadIdx.x; i < k; i += blockDim.x)
+            xs[m * k + i] = a.x[m * a.x_stride + i];
+    __syncthreads();
+    if (a.ln_w)
+        layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
+    if (!active)
+        return;
+
+    float acc[M];
+#pragma unroll
+    for (int m = 0; m < M; m++)
+        acc[m] = 0.0f;
+    for (int base = 0; base < loads; base += 32 * UNROLL) {
+        uint4 next[UNROLL];
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            const int c = base + 32 * UNROLL + lane + u * 32;
+            next[u] = c < loads ? stream_load(wrow + c) : make_uint4(0, 0, 0, 0);
+        }
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++) {
+            const int c = base + lane + u * 32;
+            if (c >= loads)
+                break;
+            float f[E];
+            W::expand(tile[u], f, 0.0f);
+#pragma unroll
+            for (int m = 0; m < M; m++) {
+                const float4 *xv = reinterpret_cast<const float4 *>(xs + m * k + c * E);
+#pragma unroll
+                for (int j = 0; j < E / 4; j++) {
+                    const float4 x4 = xv[j];
+                    acc[m] += f[4 * j] * x4.x + f[4 * j + 1] * x4.y + f[4 * j + 2] * x4.z +
+                              f[4 * j + 3] * x4.w;
+                }
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < UNROLL; u++)
+            tile[u] = next[u];
+    }
+
+    const int pos = a.counters ? a.counters->position : 0;
+    const float scale = FMT == DGXM_WEIGHT_INT8 ? seg->scales[feature] : 1.0f;
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+        const float y = dgxm_warp_sum(acc[m]) * scale;
+        if (lane != 0)
+            continue;
+        const long long at = (long long)pos * seg->pos_stride + (long long)m * seg->row_stride +
+                             feature;
+        if (seg->out_half) {
+            static_cast<__half *>(seg->out)[at] = __float2half_rn(y);
+            continue;
+        }
+        float *out = static_cast<float *>(seg->out) + at;
+        switch (seg->mode) {
+        case DGXM_GEMV_STORE:
+            *out = y;
+            break;
+        case DGXM_GEMV_ACCUM:
+            *out += y;
+            break;
+        case DGXM_GEMV_GELU:
+            *out = gelu(y);
+            break;
+        }
+    }
+}
+
+template <int FMT, int M>
+dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, dgxm_error *err)
+{
+    int features = 0;
+    for (int i = 0; i < a->segments; i++)
+        features += a->seg[i].features;
+    const unsigned blocks = (unsigned)((features + DGXM_STEP_GEMV_WARPS - 1) / DGXM_STEP_GEMV_WARPS);
+    const size_t smem = (size_t)M * a->k * sizeof(float);
+    step_gemv_kernel<FMT, M><<<blocks, DGXM_STEP_GEMV_WARPS * 32, smem, s>>>(*a);
+    return dgxm_cuda_launched(err, "step gemv");
+}
+
+template <int M>
+dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStream_t s,
+                        dgxm_error *err)
+{
+    switch (f) {
+    case DGXM_WEIGHT_F32:
+        return launch<DGXM_WEIGHT_F32, M>(a, s, err);
+    case DGXM_WEIGHT_BF16:
+        return launch<DGXM_WEIGHT_BF16, M>(a, s, err);
+    case DGXM_WEIGHT_F16:
+        return launch<DGXM_WEIGHT_F16, M>(a, s, err);
+    case DGXM_WEIGHT_INT8:
+        return launch<DGXM_WEIGHT_INT8, M>(a, s, err);
+    }
+    return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step gemv: weight format %d", (int)f);
+}
+
+template <int FMT, int M> cudaError_t allow_smem(int bytes)
+{
+    return cudaFuncSetAttribute(step_gemv_kernel<FMT, M>,
+                                cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+}
+
+} // namespace
+
+dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
+                           dgxm_error *err)
+{
+    if (a->rows == 1)
+        return launch_rows<1>(format, a, s, err);
+    if (a->rows == 2)
+        return launch_rows<2>(format, a, s, err);
+    return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "step gemv: %d batch rows", a->rows);
+}
+
+dgxm_status dgxm_step_gemv_prepare(int k_max, dgxm_error *err)
+{
+    const int bytes = 2 * k_max * (int)sizeof(float);
+    const cudaError_t e[] = {
+        allow_smem<DGXM_WEIGHT_F32, 1>(bytes),  allow_smem<DGXM_WEIGHT_F32, 2>(bytes),
+        allow_smem<DGXM_WEIGHT_BF16, 1>(bytes), allow_smem<DGXM_WEIGHT_BF16, 2>(bytes),
+        allow_smem<DGXM_WEIGHT_F16, 1>(bytes),  allow_smem<DGXM_WEIGHT_F16, 2>(bytes),
+        allow_smem<DGXM_WEIGHT_INT8, 1>(bytes), allow_smem<DGXM_WEIGHT_INT8, 2>(bytes),
+    };
+    for (cudaError_t x : e)
+        if (x != cudaSuccess)
+            return dgxm_cuda_fail(err, x, "step gemv", "shared memory for the input rows");
+    return DGXM_OK;
+}

@@ -1,0 +1,407 @@
+/* The device-resident decode step of kernels/fused_step.h on CUDA: the per-generation buffers,
+ * the kernels of one step captured once into a CUDA graph, and the host calls that replay it.
+ *
+ * Per layer eight kernels: [LayerNorm + Q,K,V -> KV cache], self-attention, [O + residual],
+ * [LayerNorm + cross Q], cross-attention, [cross O + residual], [LayerNorm + fc1 + GELU],
+ * [fc2 + residual]; around them the embedding, [final LayerNorm + heads], the token choice and
+ * the counter advance. The graph's arguments never change: everything that moves from step to
+ * step (position, grid column, Philox counter) is read from device memory, so a step costs one
+ * graph launch and one 4-codebook copy back. */
+#include "step_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dgxm_fused_program {
+    dgxm_fused_desc desc;
+    dgxm_fused_layer *layers;
+    dgxm_weight_format format;
+    int max_splits, kernels, columns, next_step;
+    bool kv_half;
+    dgxm_step_counters *counters;
+    int32_t *grid;          /* [K][capacity + 1] */
+    int32_t *column_dev;    /* [K] */
+    int32_t *column_host;   /* [K], pinned */
+    const float **embed;    /* [K] device pointers, device array */
+    float *positions;       /* [capacity][hidden] */
+    float *x, *q, *attn, *ff, *logits;
+    void *k_cache, *v_cache; /* [layers][capacity][rows][hidden] */
+    float *partials;
+    int *arrivals;
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+};
+
+namespace {
+
+dgxm_fused_program *fail_free(dgxm_backend *b, dgxm_fused_program *p);
+
+bool matrix_ok(const dgxm_matrix *m, dgxm_weight_format f, int rows, int cols)
+{
+    const int align = f == DGXM_WEIGHT_F32 ? 4 : f == DGXM_WEIGHT_INT8 ? 16 : 8;
+    return m && m->format == f && m->rows == rows && m->cols == cols && cols % align == 0;
+}
+
+/* Why this description cannot be fused, or NULL. */
+const char *unsupported(const dgxm_fused_desc *d)
+{
+    if (d->rows < 1 || d->rows > 2)
+        return "batch rows other than 1 or 2";
+    if (d->heads < 1 || d->hidden % d->heads || d->hidden / d->heads > DGXM_STEP_HEAD_DIM ||
+        (d->hidden / d->heads) % 2)
+        return "a head size that is odd or above 64";
+    if (d->vocab > DGXM_STEP_MAX_VOCAB)
+        return "a vocabulary larger than 4096";
+    if (d->codebooks % d->channels)
+        return "codebooks not divisible by channels";
+    const dgxm_weight_format f = d->layer[0].q->format;
+    const int h = d->hidden, ffn = d->ffn;
+    for (int i = 0; i < d->layers; i++) {
+        const dgxm_fused_layer *l = &d->layer[i];
+        if (!matrix_ok(l->q, f, h, h) || !matrix_ok(l->k, f, h, h) || !matrix_ok(l->v, f, h, h) ||
+            !matrix_ok(l->o, f, h, h) || !matrix_ok(l->fc1, f, ffn, h) ||
+            !matrix_ok(l->fc2, f, h, ffn))
+            return "layer matrices of mixed formats or shapes";
+        if (d->lt > 0 && (!matrix_ok(l->cq, f, h, h) || !matrix_ok(l->co, f, h, h)))
+            return "cross-attention matrices of mixed formats or shapes";
+    }
+    if (!d->lm_heads || d->lm_heads->rows != d->codebooks * d->vocab ||
+        d->lm_heads->cols != h)
+        return "heads of another shape";
+    return NULL;
+}
+
+dgxm_gemv_segment segment(const dgxm_matrix *m, void *out, long long pos_stride, int row_stride,
+                          bool half, dgxm_gemv_mode mode)
+{
+    dgxm_gemv_segment s;
+    memset(&s, 0, sizeof s);
+    s.w = m->data;
+    s.scales = m->scales;
+    s.features = m->rows;
+    s.out = out;
+    s.pos_stride = pos_stride;
+    s.row_stride = row_stride;
+    s.out_half = half;
+    s.mode = mode;
+    return s;
+}
+
+dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, int k,
+                         const float *ln_w, const float *ln_b)
+{
+    dgxm_gemv_args a;
+    memset(&a, 0, sizeof a);
+    a.k = k;
+    a.rows = rows;
+    a.x = x;
+    a.x_stride = k;
+    a.ln_w = ln_w;
+    a.ln_b = ln_b;
+    a.counters = p->counters;
+    return a;
+}
+
+dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, const void *v,
+                      bool half, long long pos_stride, int row_stride, int rows, int length,
+                      bool causal, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    dgxm_step_attention_args a;
+    memset(&a, 0, sizeof a);
+    a.q = p->q;
+    a.q_stride = d->hidden;
+    a.k = k;
+    a.v = v;
+    a.kv_half = half;
+    a.pos_stride = pos_stride;
+    a.row_stride = row_stride;
+    a.length = length;
+    a.counters = causal ? p->counters : NULL;
+    a.heads = d->heads;
+    a.head_dim = d->hidden / d->heads;
+    a.rows = rows;
+    a.max_splits = causal ? p->max_splits
+                          : (length + DGXM_STEP_ATTN_CHUNK - 1) / DGXM_STEP_ATTN_CHUNK;
+    a.scale = 1.0f / sqrtf((float)a.head_dim);
+    a.partials = p->partials;
+    a.arrivals = p->arrivals;
+    a.out = p->attn;
+    a.out_stride = d->hidden;
+    return dgxm_step_attention(&a, s, err);
+}
+
+dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const dgxm_fused_layer *l = &p->layers[i];
+    const int h = d->hidden, R = d->rows;
+    const size_t esize = p->kv_half ? 2 : 4;
+    const long long layer_elems = (long long)d->capacity * R * h;
+    char *kc = static_cast<char *>(p->k_cache) + (size_t)i * layer_elems * esize;
+    char *vc = static_cast<char *>(p->v_cache) + (size_t)i * layer_elems * esize;
+    dgxm_status st;
+
+    dgxm_gemv_args a = gemv_args(p, p->x, R, h, l->ln_self_w, l->ln_self_b);
+    a.seg[0] = segment(l->q, p->q, 0, h, false, DGXM_GEMV_STORE);
+    a.seg[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
+    a.seg[2] = segment(l->v, vc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
+    a.segments = 3;
+    if ((st = dgxm_step_gemv(p->format, &a, s, err)) ||
+        (st = attention(p, s, kc, vc, p->kv_half, (long long)R * h, h, R, 0, true, err)))
+        return st;
+    a = gemv_args(p, p->attn, R, h, NULL, NULL);
+    a.seg[0] = segment(l->o, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+    a.segments = 1;
+    if ((st = dgxm_step_gemv(p->format, &a, s, err)))
+        return st;
+    p->kernels += 3;
+
+    if (d->lt > 0) { /* only the conditioned row: the null row's cross output is zero */
+        a = gemv_args(p, p->x, 1, h, l->ln_cross_w, l->ln_cross_b);
+        a.seg[0] = segment(l->cq, p->q, 0, h, false, DGXM_GEMV_STORE);
+        a.segments = 1;
+        if ((st = dgxm_step_gemv(p->format, &a, s, err)) ||
+            (st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
+            return st;
+        a = gemv_args(p, p->attn, 1, h, NULL, NULL);
+        a.seg[0] = segment(l->co, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+        a.segments = 1;
+        if ((st = dgxm_step_gemv(p->format, &a, s, err)))
+            return st;
+        p->kernels += 3;
+    }
+
+    a = gemv_args(p, p->x, R, h, l->ln_ff_w, l->ln_ff_b);
+    a.seg[0] = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
+    a.segments = 1;
+    if ((st = dgxm_step_gemv(p->format, &a, s, err)))
+        return st;
+    a = gemv_args(p, p->ff, R, d->ffn, NULL, NULL);
+    a.seg[0] = segment(l->fc2, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+    a.segments = 1;
+    p->kernels += 2;
+    return dgxm_step_gemv(p->format, &a, s, err);
+}
+
+/* Queues one whole step on s (which is being captured). */
+dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    dgxm_step_embed_args e = { p->embed, p->positions, p->grid, p->counters,
+                               d->codebooks, d->hidden, d->rows, p->x };
+    dgxm_status st = dgxm_step_embed(&e, s, err);
+    p->kernels = 1;
+    for (int i = 0; !st && i < d->layers; i++)
+        st = layer(p, i, s, err);
+    if (st)
+        return st;
+    dgxm_gemv_args a = gemv_args(p, p->x, d->rows, d->hidden, d->ln_out_w, d->ln_out_b);
+    a.seg[0] = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false,
+                       DGXM_GEMV_STORE);
+    a.segments = 1;
+    if ((st = dgxm_step_gemv(d->lm_heads->format, &a, s, err)))
+        return st;
+    dgxm_step_sample_args sa;
+    memset(&sa, 0, sizeof sa);
+    sa.logits = p->logits;
+    sa.rows = d->rows;
+    sa.codebooks = d->codebooks;
+    sa.vocab = d->vocab;
+    sa.channels = d->channels;
+    sa.sampling = d->sampling;
+    sa.grid = p->grid;
+    sa.column = p->column_dev;
+    sa.counters = p->counters;
+    if ((st = dgxm_step_sample(&sa, s, err)) || (st = dgxm_step_advance(p->counters, s, err)))
+        return st;
+    p->kernels += 3;
+    DGXM_CUDA_TRY(err, "step", cudaMemcpyAsync(p->column_host, p->column_dev,
+                                               (size_t)d->codebooks * sizeof(int32_t),
+                                               cudaMemcpyDeviceToHost, s));
+    return DGXM_OK;
+}
+
+dgxm_status capture(dgxm_cuda_backend *cb, dgxm_fused_program *p, dgxm_error *err)
+{
+    cudaStream_t s = cb->stream;
+    DGXM_CUDA_TRY(err, "step capture", cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    dgxm_status st = record_step(p, s, err);
+    cudaGraph_t g = NULL;
+    cudaError_t e = cudaStreamEndCapture(s, &g);
+    if (st) {
+        if (g)
+            cudaGraphDestroy(g);
+        return st;
+    }
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "step capture", "cudaStreamEndCapture");
+    p->graph = g;
+    DGXM_CUDA_TRY(err, "step capture", cudaGraphInstantiate(&p->exec, g, 0));
+    return DGXM_OK;
+}
+
+template <typename T> bool grab(dgxm_backend *b, T **out, size_t bytes)
+{
+    *out = static_cast<T *>(b->ops->alloc(b, bytes ? bytes : 1));
+    return *out != NULL;
+}
+
+dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const size_t h = (size_t)d->hidden, R = (size_t)d->rows, K = (size_t)d->codebooks;
+    const size_t cache = (size_t)d->layers * d->capacity * R * h * (p->kv_half ? 2 : 4);
+    const int cross_splits = (d->lt + DGXM_STEP_ATTN_CHUNK - 1) / DGXM_STEP_ATTN_CHUNK;
+    p->max_splits = (d->capacity + DGXM_STEP_ATTN_CHUNK - 1) / DGXM_STEP_ATTN_CHUNK;
+    if (cross_splits > p->max_splits)
+        p->max_splits = cross_splits;
+    const size_t parts = R * d->heads * (size_t)p->max_splits * (2 + DGXM_STEP_HEAD_DIM);
+    if (!grab(b, &p->counters, sizeof *p->counters) ||
+        !grab(b, &p->grid, K * (d->capacity + 1) * sizeof(int32_t)) ||
+        !grab(b, &p->column_dev, K * sizeof(int32_t)) ||
+        !grab(b, &p->embed, K * sizeof(float *)) ||
+        !grab(b, &p->positions, (size_t)d->capacity * h * sizeof(float)) ||
+        !grab(b, &p->x, R * h * sizeof(float)) || !grab(b, &p->q, R * h * sizeof(float)) ||
+        !grab(b, &p->attn, R * h * sizeof(float)) ||
+        !grab(b, &p->ff, R * d->ffn * sizeof(float)) ||
+        !grab(b, &p->logits, R * K * d->vocab * sizeof(float)) ||
+        !grab(b, &p->k_cache, cache) || !grab(b, &p->v_cache, cache) ||
+        !grab(b, &p->partials, parts * sizeof(float)) ||
+        !grab(b, &p->arrivals, R * d->heads * sizeof(int)))
+        return dgxm_error_set(err, DGXM_ERR_NOMEM,
+                              "cuda decode step: device memory for %d positions x %d rows "
+                              "(KV caches %zu bytes each)",
+                              d->capacity, d->rows, cache);
+    DGXM_CUDA_TRY(err, "decode step", cudaMallocHost(&p->column_host, K * sizeof(int32_t)));
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemcpyAsync(p->embed, d->embed, K * sizeof(float *),
+                                  cudaMemcpyHostToDevice, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemcpyAsync(p->positions, d->positions_host,
+                                  (size_t)d->capacity * h * sizeof(float),
+                                  cudaMemcpyHostToDevice, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemsetAsync(p->arrivals, 0, R * d->heads * sizeof(int), cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->k_cache, 0, cache, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->v_cache, 0, cache, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
+    return DGXM_OK;
+}
+
+dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dgxm_error *err)
+{
+    if (desc->layers < 1 || !desc->layer || !desc->layer[0].q) {
+        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "cuda decode step: no layers");
+        return NULL;
+    }
+    const char *why = unsupported(desc);
+    if (why) {
+        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda decode step: %s", why);
+        return NULL;
+    }
+    dgxm_fused_program *p = static_cast<dgxm_fused_program *>(calloc(1, sizeof *p));
+    dgxm_fused_layer *layers =
+        static_cast<dgxm_fused_layer *>(malloc((size_t)desc->layers * sizeof *layers));
+    if (!p || !layers) {
+        free(p);
+        free(layers);
+        dgxm_error_set(err, DGXM_ERR_NOMEM, "cuda decode step: out of memory");
+        return NULL;
+    }
+    memcpy(layers, desc->layer, (size_t)desc->layers * sizeof *layers);
+    p->desc = *desc;
+    p->desc.layer = p->layers = layers;
+    p->format = desc->layer[0].q->format;
+    p->kv_half = p->format != DGXM_WEIGHT_F32;
+    const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
+    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) ||
+        capture(dgxm_cuda(b), p, err))
+        return fail_free(b, p);
+    return p;
+}
+
+void program_free(dgxm_backend *b, dgxm_fused_program *p)
+{
+    if (!p)
+        return;
+    cudaStreamSynchronize(dgxm_cuda(b)->stream);
+    if (p->exec)
+        cudaGraphExecDestroy(p->exec);
+    if (p->graph)
+        cudaGraphDestroy(p->graph);
+    void *bufs[] = { p->counters, p->grid,    p->column_dev, p->embed,   p->positions,
+                     p->x,        p->q,       p->attn,       p->ff,      p->logits,
+                     p->k_cache,  p->v_cache, p->partials,   p->arrivals };
+    for (void *buf : bufs)
+        b->ops->release(b, buf);
+    if (p->column_host)
+        cudaFreeHost(p->column_host);
+    free(p->layers);
+    free(p);
+}
+
+dgxm_fused_program *fail_free(dgxm_backend *b, dgxm_fused_program *p)
+{
+    program_free(b, p);
+    return NULL;
+}
+
+dgxm_status window_begin(dgxm_backend *b, dgxm_fused_program *p, const int32_t *grid,
+                         int columns, int prompt, int frames, int step_base, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    if (columns < 2 || columns - 1 > d->capacity)
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                              "cuda decode step: window of %d columns for a capacity of %d",
+                              columns, d->capacity);
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    const dgxm_step_counters c = { 1, 0, step_base, prompt, frames, columns };
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemcpyAsync(p->grid, grid, (size_t)d->codebooks * columns * sizeof(int32_t),
+                                  cudaMemcpyHostToDevice, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemcpyAsync(p->counters, &c, sizeof c, cudaMemcpyHostToDevice, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
+    p->columns = columns;
+    p->next_step = 1;
+    return DGXM_OK;
+}
+
+dgxm_status step(dgxm_backend *b, dgxm_fused_program *p, int32_t *column, dgxm_error *err)
+{
+    if (p->next_step < 1 || p->next_step >= p->columns)
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                              "cuda decode step: step %d outside the window's %d columns",
+                              p->next_step, p->columns);
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    DGXM_CUDA_TRY(err, "decode step", cudaGraphLaunch(p->exec, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
+    memcpy(column, p->column_host, (size_t)p->desc.codebooks * sizeof(int32_t));
+    p->next_step++;
+    return DGXM_OK;
+}
+
+dgxm_status read_logits(dgxm_backend *b, dgxm_fused_program *p, float *logits, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemcpyAsync(logits, p->logits,
+                                  (size_t)d->rows * d->codebooks * d->vocab * sizeof(float),
+                                  cudaMemcpyDeviceToHost, dgxm_cuda(b)->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(dgxm_cuda(b)->stream));
+    return DGXM_OK;
+}
+
+int kernels_per_step(const dgxm_fused_program *p)
+{
+    return p->kernels;
+}
+
+} // namespace
+
+extern "C" const dgxm_fused_step_ops dgxm_cuda_fused_step_ops = {
+    program_new, program_free, window_begin, step, read_logits, kernels_per_step,
+};

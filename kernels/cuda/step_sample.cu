@@ -1,0 +1,211 @@
+/* The ends of the decode step on the device: the input embedding of the previous grid column,
+ * and the token choice (guidance, then greedy or temperature / top-k / top-p with a Philox draw)
+ * that writes the next column.
+ *
+ * The choice must equal core/sampler.c's for the same logits, so the arithmetic is the host's
+ * step for step: guidance with rounded (unfused) float operations, temperature in double, a
+ * full sort by (logit descending, index ascending), survivors' weights as float(exp(double)),
+ * and the sums and the draw accumulated in double in sorted order by one thread. */
+#include "step_internal.h"
+
+namespace {
+
+constexpr int SAMPLE_THREADS = 1024;
+
+__global__ void embed_kernel(const dgxm_step_embed_args a)
+{
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= a.hidden)
+        return;
+    const int step = a.counters->step, columns = a.counters->columns;
+    float x = a.positions[(long long)a.counters->position * a.hidden + i];
+    for (int k = 0; k < a.codebooks; k++) {
+        const int token = a.grid[k * columns + step - 1];
+        x += a.embed[k][(long long)token * a.hidden + i];
+    }
+    for (int r = 0; r < a.rows; r++)
+        a.x[r * a.hidden + i] = x;
+}
+
+/* Philox4x32-10, as core/sampler.c. */
+__device__ float philox_uniform(uint64_t seed, uint32_t step, uint32_t lane)
+{
+    uint32_t c0 = step, c1 = lane, c2 = 0, c3 = 0;
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int round = 0; round < 10; round++) {
+        const uint64_t p0 = (uint64_t)0xD2511F53u * c0;
+        const uint64_t p1 = (uint64_t)0xCD9E8D57u * c2;
+        const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n1 = (uint32_t)p1;
+        const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1, n3 = (uint32_t)p0;
+        c0 = n0, c1 = n1, c2 = n2, c3 = n3;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+    }
+    return (float)(c0 >> 8) * (1.0f / 16777216.0f);
+}
+
+/* a before b in the host's order: larger logit first, then lower index. */
+__device__ __forceinline__ bool before(float la, int ia, float lb, int ib)
+{
+    return la > lb || (la == lb && ia < ib);
+}
+
+/* One block per codebook. */
+__global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_sample_args a)
+{
+    __shared__ float key[DGXM_STEP_MAX_VOCAB];
+    __shared__ int idx[DGXM_STEP_MAX_VOCAB];
+    __shared__ float best_v[32];
+    __shared__ int best_i[32];
+    const int k = blockIdx.x, V = a.vocab, K = a.codebooks;
+    const int step = a.counters->step, columns = a.counters->columns;
+    const int t = step - 1 - k / a.channels;
+    int32_t *cell = a.grid + k * columns + step;
+    if (t < a.counters->prompt || t >= a.counters->frames) {
+        if (threadIdx.x == 0)
+            a.column[k] = *cell; /* a prompt code or a special token stays */
+        return;
+    }
+    const float *cond = a.logits + (long long)k * V;
+    const float *uncond = a.logits + ((long long)K + k) * V;
+    const float g = a.sampling.guidance;
+
+    int n = 1;
+    while (n < V)
+        n <<= 1;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        float v = -INFINITY;
+        if (i < V) {
+            v = cond[i];
+            if (a.rows == 2)
+                v = __fadd_rn(uncond[i], __fmul_rn(__fsub_rn(cond[i], uncond[i]), g));
+            if (!a.sampling.greedy)
+                v = (float)((double)v / a.sampling.temperature);
+        }
+        key[i] = v;
+        idx[i] = i;
+    }
+    __syncthreads();
+
+    if (a.sampling.greedy) {
+        /* argmax, the lowest index among equal maxima */
+        float bv = -INFINITY;
+        int bi = V;
+        for (int i = threadIdx.x; i < V; i += blockDim.x)
+            if (bi == V || before(key[i], i, bv, bi))
+                bv = key[i], bi = i;
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+            const int oi = __shfl_xor_sync(0xffffffffu, bi, o);
+            if (oi < V && (bi == V || before(ov, oi, bv, bi)))
+                bv = ov, bi = oi;
+        }
+        if ((threadIdx.x & 31) == 0)
+            best_v[threadIdx.x >> 5] = bv, best_i[threadIdx.x >> 5] = bi;
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            for (int w = 1; w < (int)(blockDim.x >> 5); w++)
+                if (best_i[w] < V && before(best_v[w], best_i[w], best_v[0], best_i[0]))
+                    best_v[0] = best_v[w], best_i[0] = best_i[w];
+            *cell = best_i[0];
+            a.column[k] = best_i[0];
+        }
+        return;
+    }
+
+    /* Bitonic sort of n entries into the host's order. */
+    for (int size = 2; size <= n; size <<= 1) {
+        for (int stride = size >> 1; stride > 0; stride >>= 1) {
+            for (int i = threadIdx.x; i < n; i += blockDim.x) {
+                const int j = i ^ stride;
+                if (j <= i)
+                    continue;
+                const bool up = (i & size) == 0;
+                const bool swap = up ? before(key[j], idx[j], key[i], idx[i])
+                                     : before(key[i], idx[i], key[j], idx[j]);
+                if (swap) {
+                    const float tk = key[i];
+                    const int ti = idx[i];
+                    key[i] = key[j], idx[i] = idx[j];
+                    key[j] = tk, idx[j] = ti;
+                }
+            }
+            __syncthreads();
+        }
+    }
+
+    __shared__ int keep;
+    if (threadIdx.x == 0) {
+        int kk = V;
+        const int top_k = a.sampling.top_k;
+        if (top_k > 0 && top_k < V) {
+            const float kth = key[top_k - 1];
+            kk = top_k;
+            while (kk < V && key[kk] == kth)
+                kk++; /* ties with the k-th value survive */
+        }
+        keep = kk;
+    }
+    __syncthreads();
+    const double max = key[0];
+    const int survivors = keep;
+    __syncthreads();
+    for (int i = threadIdx.x; i < survivors; i += blockDim.x)
+        key[i] = (float)exp((double)key[i] - max);
+    __syncthreads();
+    if (threadIdx.x != 0)
+        return;
+    int kk = survivors;
+    double sum = 0;
+    for (int i = 0; i < kk; i++)
+        sum += key[i];
+    if (a.sampling.top_p < 1.0) {
+        double tail = 0, cut = (1.0 - a.sampling.top_p) * sum;
+        while (kk > 1 && tail + key[kk - 1] <= cut)
+            tail += key[--kk];
+        sum -= tail;
+    }
+    const float u = philox_uniform(a.sampling.seed, (uint32_t)a.counters->steps_done, (uint32_t)k);
+    const double target = u * sum;
+    double acc = 0;
+    int token = idx[kk - 1];
+    for (int i = 0; i < kk; i++) {
+        acc += key[i];
+        if (target < acc) {
+            token = idx[i];
+            break;
+        }
+    }
+    *cell = token;
+    a.column[k] = token;
+}
+
+__global__ void advance_kernel(dgxm_step_counters *c)
+{
+    c->step++;
+    c->position++;
+    c->steps_done++;
+}
+
+} // namespace
+
+dgxm_status dgxm_step_embed(const dgxm_step_embed_args *a, cudaStream_t s, dgxm_error *err)
+{
+    embed_kernel<<<(unsigned)((a->hidden + 255) / 256), 256, 0, s>>>(*a);
+    return dgxm_cuda_launched(err, "step embed");
+}
+
+dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, dgxm_error *err)
+{
+    if (a->vocab > DGXM_STEP_MAX_VOCAB)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step sample: vocabulary of %d > %d",
+                              a->vocab, (int)DGXM_STEP_MAX_VOCAB);
+    sample_kernel<<<(unsigned)a->codebooks, SAMPLE_THREADS, 0, s>>>(*a);
+    return dgxm_cuda_launched(err, "step sample");
+}
+
+dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, dgxm_error *err)
+{
+    advance_kernel<<<1, 1, 0, s>>>(counters);
+    return dgxm_cuda_launched(err, "step advance");
+}

@@ -1,0 +1,353 @@
+/* The device-resident decode step (kernels/fused_step.h on CUDA) against the CPU oracle:
+ * - float32 weights: greedy codes equal the CPU's exactly on every fixture model and prompt,
+ *   with guidance 3 and without;
+ * - step by step, fed the same input columns, the fused step's logits stay within 1e-4 (f32) or
+ *   1e-2 (bf16, f16, relative to the largest logit) of the CPU's float32 logits, and every token
+ *   the device chose equals what core/sampler.c picks from the device's own logits, under
+ *   greedy, top-k, top-p and plain sampling, on the fixtures and on a 2-layer model at
+ *   musicgen-small's real widths (vocabulary 2048, heads of 64).
+ * Without a CUDA device every case is skipped and says why. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "checkpoint.h"
+#include "cuda/cuda_backend.h"
+#include "decoder.h"
+#include "decoder_fused.h"
+#include "generate.h"
+#include "safetensors.h"
+#include "synthetic_checkpoint.h"
+#include "t5.h"
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "stereo-legacy" };
+
+static dgxm_backend *gpu_or_skip(void)
+{
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    if (dgxm_cuda_device_count() == 0) {
+        dgxm_cuda_backend_new(0, &err);
+        print_message("skipping: no CUDA device (%s)\n", err.message);
+        skip();
+    }
+    dgxm_backend *b = dgxm_cuda_backend_new(0, &err);
+    if (!b)
+        fail_msg("a CUDA device is present but the backend did not start: %s", err.message);
+    return b;
+}
+
+typedef struct model {
+    dgxm_checkpoint *ckpt;
+    const dgxm_model_config *cfg;
+    char *tmp; /* synthetic checkpoints live here */
+} model;
+
+static void model_open_fixture(model *m, const char *name)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%smodels/%s", test_fixture_path(""), name);
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    memset(m, 0, sizeof *m);
+    m->ckpt = dgxm_checkpoint_open(dir, &err);
+    if (!m->ckpt)
+        fail_msg("%s: %s", name, err.message);
+    m->cfg = dgxm_checkpoint_config(m->ckpt);
+}
+
+static void model_open_synthetic(model *m, const char *size)
+{
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    memset(m, 0, sizeof *m);
+    m->tmp = test_make_temp_dir();
+    if (dgxm_synthetic_checkpoint_write(m->tmp, size, 0, 11, &err))
+        fail_msg("%s", err.message);
+    m->ckpt = dgxm_checkpoint_open(m->tmp, &err);
+    if (!m->ckpt)
+        fail_msg("%s: %s", size, err.message);
+    m->cfg = dgxm_checkpoint_config(m->ckpt);
+}
+
+static void model_close(model *m)
+{
+    dgxm_checkpoint_free(m->ckpt);
+    if (m->tmp) {
+        test_remove_tree(m->tmp);
+        free(m->tmp);
+    }
+}
+
+static dgxm_decoder *decoder(dgxm_backend *b, const model *m, dgxm_weight_format f)
+{
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_decoder *d = dgxm_decoder_new(b, dgxm_checkpoint_weights(m->ckpt), m->cfg, f, &err);
+    if (!d)
+        fail_msg("decoder: %s", err.message);
+    return d;
+}
+
+/* The fixture's reference prompt through T5 on the CPU. */
+static float *fixture_conditioning(const char *name, const model *m, dgxm_backend *cpu, int prompt,
+                                   int *lt)
+{
+    char path[4096], key[32];
+    snprintf(path, sizeof path, "%sreference/%s.safetensors", test_fixture_path(""), name);
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_safetensors *ref = dgxm_safetensors_open(path, &err);
+    snprintf(key, sizeof key, "p%d.ids", prompt);
+    const dgxm_tensor *ids_t = ref ? dgxm_safetensors_find(ref, key) : NULL;
+    if (!ids_t) {
+        dgxm_safetensors_free(ref);
+        return NULL;
+    }
+    const int n = (int)ids_t->numel;
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++)
+        ids[i] = (int32_t)((const int64_t *)ids_t->data)[i];
+    float *cond = malloc((size_t)n * m->cfg->decoder.hidden_size * sizeof *cond);
+    dgxm_t5 *t5 = dgxm_t5_new(cpu, dgxm_checkpoint_weights(m->ckpt), m->cfg, &err);
+    if (!t5 || dgxm_t5_encode(t5, ids, n, NULL, cond, &err))
+        fail_msg("%s", err.message);
+    dgxm_t5_free(t5);
+    free(ids);
+    dgxm_safetensors_free(ref);
+    *lt = n;
+    return cond;
+}
+
+static int32_t *codes_of(dgxm_decoder *dec, const model *m, const float *cond, int lt,
+                         double guidance, int frames, bool op_by_op)
+{
+    const int K = m->cfg->decoder.num_codebooks;
+    int32_t *codes = malloc((size_t)K * frames * sizeof *codes);
+    dgxm_generate_options opt = { .sampling = { .greedy = true, .guidance = guidance },
+                                  .frames = frames,
+                                  .op_by_op = op_by_op };
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    if (dgxm_generate_codes(dec, &m->cfg->decoder, m->cfg->encodec.frame_rate, cond, lt, &opt,
+                            codes, &err))
+        fail_msg("generate: %s", err.message);
+    return codes;
+}
+
+static void fused_f32_greedy_codes_equal_cpu(void **state)
+{
+    (void)state;
+    dgxm_backend *gpu = gpu_or_skip();
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
+    int cases = 0;
+    for (size_t i = 0; i < sizeof fixture_models / sizeof *fixture_models; i++) {
+        model m;
+        model_open_fixture(&m, fixture_models[i]);
+        dgxm_decoder *dc = decoder(cpu, &m, DGXM_WEIGHT_F32);
+        dgxm_decoder *dg = decoder(gpu, &m, DGXM_WEIGHT_F32);
+        const int K = m.cfg->decoder.num_codebooks, frames = 40;
+        for (int p = 0;; p++) {
+            int lt = 0;
+            float *cond = fixture_conditioning(fixture_models[i], &m, cpu, p, &lt);
+            if (!cond)
+                break;
+            for (int gi = 0; gi < 2; gi++) {
+                const double guidance = gi ? 3.0 : 1.0;
+                int32_t *want = codes_of(dc, &m, cond, lt, guidance, frames, true);
+                int32_t *got = codes_of(dg, &m, cond, lt, guidance, frames, false);
+                for (int c = 0; c < K * frames; c++)
+                    if (want[c] != got[c])
+                        fail_msg("%s prompt %d guidance %g: code %d (codebook %d frame %d) is %d, "
+                                 "the CPU's %d",
+                                 fixture_models[i], p, guidance, c, c / frames, c % frames, got[c],
+                                 want[c]);
+                free(want);
+                free(got);
+                cases++;
+            }
+            free(cond);
+        }
+        dgxm_decoder_free(dg);
+        dgxm_decoder_free(dc);
+        model_close(&m);
+    }
+    print_message("greedy codes equal on %d model/prompt/guidance cases\n", cases);
+    assert_true(cases >= 8);
+    cpu->ops->destroy(cpu);
+    gpu->ops->destroy(gpu);
+}
+
+static double rel_error(const float *got, const float *want, size_t n)
+{
+    double worst = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        worst = fmax(worst, fabs((double)got[i] - want[i]));
+        scale = fmax(scale, fabs((double)want[i]));
+    }
+    return worst / (scale > 0 ? scale : 1);
+}
+
+/* The host's choice from the device's logits for codebook k of this step. */
+static int host_choice(const float *logits, const model *m, int rows, int k,
+                       const dgxm_sampling *s, int global_step, dgxm_token_weight *work,
+                       float *guided)
+{
+    const int V = m->cfg->decoder.vocab_size, K = m->cfg->decoder.num_codebooks;
+    const float *cond = logits + (size_t)k * V;
+    if (rows == 2) {
+        const float *uncond = logits + ((size_t)K + k) * V;
+        for (int i = 0; i < V; i++)
+            guided[i] = uncond[i] + (cond[i] - uncond[i]) * (float)s->guidance;
+        cond = guided;
+    }
+    float u = s->greedy ? 0.0f : dgxm_philox_uniform(s->seed, (uint32_t)global_step, (uint32_t)k);
+    return dgxm_sample_token(cond, V, s, u, work);
+}
+
+/* Runs `steps` steps of one window on both paths, fed the device's choices; returns the worst
+ * logit error and fails on any token that differs from the host sampler's. */
+static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, const float *cond,
+                            int lt, const dgxm_sampling *s, int steps)
+{
+    const dgxm_decoder_config *c = &m->cfg->decoder;
+    const int K = c->num_codebooks, V = c->vocab_size, rows = s->guidance > 1.0 ? 2 : 1;
+    const int D = K / c->audio_channels - 1, frames = steps - D, columns = steps + 1;
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_decoder_fused *f = dgxm_decoder_fused_new(dg, rows, steps, cond, lt, s, &err);
+    if (!f)
+        fail_msg("fused step: %s", err.message);
+    dgxm_decoder_state *st = dgxm_decoder_state_new(dc, rows, steps, cond, lt, &err);
+    int32_t *grid = malloc((size_t)K * columns * sizeof *grid);
+    for (int i = 0; i < K * columns; i++)
+        grid[i] = c->pad_token_id;
+    int32_t in[64], out[64];
+    float *want = malloc((size_t)rows * K * V * sizeof *want);
+    float *got = malloc((size_t)rows * K * V * sizeof *got);
+    float *guided = malloc((size_t)V * sizeof *guided);
+    dgxm_token_weight *work = malloc((size_t)V * sizeof *work);
+    if (!st || dgxm_decoder_fused_window(f, grid, columns, 0, frames, 100, &err))
+        fail_msg("%s", err.message);
+    double worst = 0;
+    for (int step = 1; step < columns; step++) {
+        for (int k = 0; k < K; k++)
+            in[k] = grid[k * columns + step - 1];
+        if (dgxm_decoder_step(st, in, want, &err) || dgxm_decoder_fused_step(f, out, &err) ||
+            dgxm_decoder_fused_logits(f, got, &err))
+            fail_msg("step %d: %s", step, err.message);
+        worst = fmax(worst, rel_error(got, want, (size_t)rows * K * V));
+        for (int k = 0; k < K; k++) {
+            const int t = step - 1 - k / c->audio_channels;
+            const int expect = t >= 0 && t < frames
+                                   ? host_choice(got, m, rows, k, s, 100 + step - 1, work, guided)
+                                   : c->pad_token_id;
+            if (out[k] != expect)
+                fail_msg("step %d codebook %d: the device chose %d, the host sampler %d", step, k,
+                         out[k], expect);
+            grid[k * columns + step] = out[k];
+        }
+    }
+    free(grid), free(want), free(got), free(guided), free(work);
+    dgxm_decoder_state_free(st);
+    dgxm_decoder_fused_free(f);
+    return worst;
+}
+
+static const dgxm_sampling samplings[] = {
+    { .greedy = true, .guidance = 3.0 },
+    { .temperature = 1.0, .top_k = 250, .top_p = 1.0, .guidance = 3.0, .seed = 42 },
+    { .temperature = 0.7, .top_k = 0, .top_p = 0.9, .guidance = 3.0, .seed = 7 },
+    { .temperature = 1.3, .top_k = 0, .top_p = 1.0, .guidance = 1.0, .seed = 99 },
+    { .temperature = 1.0, .top_k = 5, .top_p = 0.5, .guidance = 2.0, .seed = 1 },
+};
+
+static void check_model(model *m, const float *cond, int lt, const char *label)
+{
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_backend *gpu = gpu_or_skip();
+    dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
+    dgxm_decoder *dc = decoder(cpu, m, DGXM_WEIGHT_F32);
+    static const struct {
+        dgxm_weight_format f;
+        const char *name;
+        double tol;
+    } formats[] = { { DGXM_WEIGHT_F32, "f32", 1e-4 },
+                    { DGXM_WEIGHT_BF16, "bf16", 1e-2 },
+                    { DGXM_WEIGHT_F16, "f16", 1e-2 } };
+    for (size_t fi = 0; fi < sizeof formats / sizeof *formats; fi++) {
+        dgxm_decoder *dg = decoder(gpu, m, formats[fi].f);
+        for (size_t si = 0; si < sizeof samplings / sizeof *samplings; si++) {
+            double e = compare_steps(dc, dg, m, cond, lt, &samplings[si], 24);
+            print_message("%s %s sampling %zu: worst logit error %.2e (limit %.0e), every token "
+                          "equals the host sampler's\n",
+                          label, formats[fi].name, si, e, formats[fi].tol);
+            if (!(e <= formats[fi].tol))
+                fail_msg("%s %s: logit error %.3e above %.0e", label, formats[fi].name, e,
+                         formats[fi].tol);
+        }
+        dgxm_decoder_free(dg);
+    }
+    dgxm_decoder_free(dc);
+    cpu->ops->destroy(cpu);
+    gpu->ops->destroy(gpu);
+}
+
+static void fused_steps_match_cpu_on_fixtures(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof fixture_models / sizeof *fixture_models; i++) {
+        if (dgxm_cuda_device_count() == 0)
+            gpu_or_skip();
+        model m;
+        model_open_fixture(&m, fixture_models[i]);
+        dgxm_error err;
+        dgxm_error_clear(&err);
+        dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
+        int lt = 0;
+        float *cond = fixture_conditioning(fixture_models[i], &m, cpu, 0, &lt);
+        cpu->ops->destroy(cpu);
+        check_model(&m, cond, lt, fixture_models[i]);
+        free(cond);
+        model_close(&m);
+    }
+}
+
+static void fused_steps_match_cpu_at_real_widths(void **state)
+{
+    (void)state;
+    if (dgxm_cuda_device_count() == 0)
+        gpu_or_skip();
+    model m;
+    model_open_synthetic(&m, "small:2");
+    const int lt = 12, d = m.cfg->decoder.hidden_size;
+    float *cond = malloc((size_t)lt * d * sizeof *cond);
+    uint64_t r = 5;
+    for (int i = 0; i < lt * d; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        cond[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
+    }
+    check_model(&m, cond, lt, "small:2");
+    free(cond);
+    model_close(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(fused_f32_greedy_codes_equal_cpu),
+        cmocka_unit_test(fused_steps_match_cpu_on_fixtures),
+        cmocka_unit_test(fused_steps_match_cpu_at_real_widths),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
