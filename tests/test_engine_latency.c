@@ -2,7 +2,8 @@
  * exact, on the CPU. The fixture model always (the streamed job must deliver audio long before
  * its last decoder step, and before an exact job of the same length could); musicgen-small's
  * real shapes (random weights through the real loader) when DGXM_BENCH_SMALL=1, which writes a
- * 1 GB checkpoint and takes minutes on two cores. Figures go to docs/performance.md. */
+ * 1 GB checkpoint and takes minutes on two cores; DGXM_BENCH_DEVICE=cuda runs that case on the
+ * GPU. Figures go to docs/performance.md. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,19 +130,21 @@ static void small_first_audio(void **state)
         fail_msg("%s", err.message);
     copy_tokenizer(dir); /* the synthetic folder has weights only; any T5 vocabulary will do */
     const dgxm_engine_weights formats[] = { DGXM_ENGINE_WEIGHTS_F32, DGXM_ENGINE_WEIGHTS_BF16 };
+    const char *device = getenv("DGXM_BENCH_DEVICE");
+    device = device && *device ? device : "cpu";
     for (int f = 0; f < 2; f++) {
-        dgxm_engine_config cfg = { .model_dir = dir, .weights = formats[f] };
+        dgxm_engine_config cfg = { .model_dir = dir, .weights = formats[f], .device = device };
         dgxm_engine *e = dgxm_engine_acquire(&cfg, &err);
         if (!e)
             fail_msg("%s", err.message);
         first_audio s;
         double stream = median_first_audio(e, 500, DGXM_JOB_STREAM, 3, &s);
-        printf("musicgen-small shapes, %s, 10 s clip at 48 kHz stereo: first audio after %.2f s "
-               "streamed (step %d of %d)\n",
-               f ? "bf16" : "f32", stream, s.steps_done, s.steps_total);
+        printf("musicgen-small shapes on %s, %s, 10 s clip at 48 kHz stereo: first audio after "
+               "%.3f s streamed (step %d of %d)\n",
+               device, f ? "bf16" : "f32", stream, s.steps_done, s.steps_total);
         if (f == 0) {
             first_audio x = measure(e, 100, DGXM_JOB_EXACT, true);
-            printf("musicgen-small shapes, f32, 2 s clip exact: first audio after %.2f s "
+            printf("musicgen-small shapes, f32, 2 s clip exact: first audio after %.3f s "
                    "(%.1f decoder steps/s)\n",
                    x.seconds, x.steps_per_second);
         }

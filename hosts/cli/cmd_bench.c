@@ -25,11 +25,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 typedef struct bench_args {
-    const char *model, *random, *device, *json;
+    const char *model, *random, *device, *json, *keep;
     dgxm_weight_format dtype;
     double seconds;
     int threads, repeats, full, op_by_op;
@@ -121,7 +122,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: dgxm bench (--model DIR | --random small|medium|large)\n"
             "         [--device cpu|cuda[:N]] [--dtype f32|bf16|f16|int8] [--seconds S]\n"
-            "         [--threads N] [--repeats N] [--full 0|1] [--path fused|ops] [--json FILE]\n");
+            "         [--threads N] [--repeats N] [--full 0|1] [--path fused|ops] [--json FILE]\n"
+            "         [--keep DIR (write the random weights there and keep them)]\n");
 }
 
 static int parse(int argc, char **argv, bench_args *a)
@@ -145,6 +147,8 @@ static int parse(int argc, char **argv, bench_args *a)
             a->device = val;
         else if (!strcmp(opt, "--json"))
             a->json = val;
+        else if (!strcmp(opt, "--keep"))
+            a->keep = val;
         else if (!strcmp(opt, "--path") && (!strcmp(val, "fused") || !strcmp(val, "ops")))
             a->op_by_op = !strcmp(val, "ops");
         else if (!strcmp(opt, "--seconds"))
@@ -538,6 +542,21 @@ int dgxm_cmd_bench(int argc, char **argv)
     dgxm_error_clear(&err);
     char tmp[] = "/tmp/dgxm-bench-XXXXXX";
     const char *dir = a.model;
+    if (a.random && a.keep) {
+        if (mkdir(a.keep, 0755) && errno != EEXIST) {
+            fprintf(stderr, "dgxm bench: --keep %s: %s\n", a.keep, strerror(errno));
+            return 1;
+        }
+        fprintf(stderr, "writing random %s weights to %s ...\n", a.random, a.keep);
+        if (dgxm_synthetic_checkpoint_write(a.keep, a.random, 0, 1, &err)) {
+            fprintf(stderr, "dgxm bench: %s\n", err.message);
+            return 1;
+        }
+        int rc = run_bench(&a, a.keep, &err);
+        if (rc)
+            fprintf(stderr, "dgxm bench: %s\n", err.message);
+        return rc ? 1 : 0;
+    }
     if (a.random) {
         const char *base = getenv("TMPDIR");
         char *templ = NULL;

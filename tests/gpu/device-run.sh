@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root, after tests/gpu/stage.sh here and carrying
+# build/devrun: the fused decode step's correctness tests, then dgxm bench at the released
+# models' shapes. Everything goes to $OUT (the device tool's result folder) or ./gpu-out.
+#   tests/gpu/device-run.sh [tests] [bench-small] [bench-big] [latency]   (default: all)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$PWD/gpu-out}
+mkdir -p "$out"
+run=build/devrun
+export LD_LIBRARY_PATH=$PWD/$run/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# The tests find their fixtures under the source path they were built in.
+src=$(strings "$run/test_cuda_step" | grep -m1 -o '^/[^ ]*/tests/fixtures/' | sed 's|/tests/fixtures/||')
+if [ -n "$src" ] && [ ! -e "$src/tests/fixtures" ]; then
+  mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"
+fi
+parts=${*:-tests bench-small bench-big latency}
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1
+keep=${TMPDIR:-/tmp}/dgxm-weights
+bench() { # size dtype [extra...]
+  local size=$1 dtype=$2; shift 2
+  local tag="$size-$dtype${1:+-${1#--}}${2:+-$2}"
+  timeout 300 "$run/dgxm" bench --model "$keep/$size" --device cuda --dtype "$dtype" --seconds 16 \
+    --json "$out/dgxm-$tag.json" "$@" > "$out/dgxm-$tag.txt" 2>&1
+  echo "bench $tag rc=$?"; tail -6 "$out/dgxm-$tag.txt"
+}
+prepare() { # size
+  mkdir -p "$keep/$1"
+  [ -f "$keep/$1/model.safetensors" ] || timeout 300 "$run/dgxm" bench --random "$1" --keep "$keep/$1" \
+    --device cuda --dtype bf16 --seconds 1 --full 0 --repeats 1 > "$out/prepare-$1.txt" 2>&1
+}
+for part in $parts; do
+  case $part in
+    tests)
+      for t in test_cuda_step test_cuda_ops; do
+        timeout 300 "$run/$t" > "$out/$t.txt" 2>&1; echo "$t rc=$?"; tail -4 "$out/$t.txt"
+      done ;;
+    bench-small)
+      prepare small
+      for d in bf16 f32 f16 int8; do bench small $d; done
+      bench small bf16 --path ops ;;
+    bench-big)
+      prepare medium; bench medium bf16; bench medium int8; rm -rf "$keep/medium"
+      prepare large; bench large bf16; bench large int8; rm -rf "$keep/large" ;;
+    latency)
+      DGXM_BENCH_SMALL=1 DGXM_BENCH_DEVICE=cuda timeout 300 "$run/test_engine_latency" \
+        > "$out/latency.txt" 2>&1; echo "latency rc=$?"; grep -i 'first audio' "$out/latency.txt" ;;
+  esac
+done
