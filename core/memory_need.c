@@ -2,6 +2,7 @@
 #include "memory_need.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define GIB (1024.0 * 1024.0 * 1024.0)
@@ -99,9 +100,12 @@ int64_t dgxm_host_mem_available(void)
         return -1;
     char line[256];
     long long kib = -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %lld kB", &kib) == 1)
-            break;
+    while (kib < 0 && fgets(line, sizeof line, f))
+        if (!strncmp(line, "MemAvailable:", 13)) {
+            char *end = NULL;
+            long long v = strtoll(line + 13, &end, 10);
+            kib = end != line + 13 && v >= 0 ? v : -1;
+        }
     fclose(f);
     return kib < 0 ? -1 : (int64_t)kib * 1024;
 }

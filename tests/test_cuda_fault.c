@@ -52,7 +52,7 @@ static void kernel_fault_is_named_and_a_new_backend_recovers(void **state)
     float *y = b->ops->alloc(b, 2 * 64 * sizeof(float));
     assert_non_null(y);
     /* an input pointer no allocation can have: the GEMV faults on its first load */
-    const float *bad = (const float *)(uintptr_t)0x10;
+    const float *bad = (const float *)(uintptr_t)0x10; // NOLINT(performance-no-int-to-ptr)
     dgxm_status s = b->ops->linear(b, &m, NULL, bad, 2, y, false, &err);
     float host[128];
     if (!s)

@@ -72,8 +72,8 @@ static int parse_args(int argc, char **argv, doctor_args *a)
         }
     }
     const char *d = a->device;
-    if (strcmp(d, "cpu") && strcmp(d, "auto") && strcmp(d, "cuda") &&
-        (strncmp(d, "cuda:", 5) || !d[5] || strspn(d + 5, "0123456789") != strlen(d + 5))) {
+    if (strcmp(d, "cpu") != 0 && strcmp(d, "auto") != 0 && strcmp(d, "cuda") != 0 &&
+        (strncmp(d, "cuda:", 5) != 0 || !d[5] || strspn(d + 5, "0123456789") != strlen(d + 5))) {
         fprintf(stderr, "dgxm doctor: --device %s: use cuda, cuda:N, cpu or auto\n", d);
         return -1;
     }
@@ -295,7 +295,7 @@ int dgxm_cmd_doctor(int argc, char **argv)
                p.error[0] ? p.error : "the driver lists none");
         return doctor_cpu(&a);
     }
-    return doctor_cuda(&a, !strcmp(d, "cuda") ? 0 : atoi(d + 5));
+    return doctor_cuda(&a, !strcmp(d, "cuda") ? 0 : (int)strtol(d + 5, NULL, 10));
 #else
     if (!strcmp(d, "auto")) {
         printf("notice: device auto: running on the CPU: built without the CUDA backend\n");
