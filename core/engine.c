@@ -7,6 +7,7 @@
  * held up by a load. */
 #include "dgxm/engine.h"
 #include "backend.h"
+#include "device_memory.h"
 #include "job_internal.h"
 #include "musicgen.h"
 
@@ -27,7 +28,12 @@ struct dgxm_engine {
     dgxm_engine_weights weights;
     int users;
     bool loading, failed;
+    bool device_failed; /* the load failed at the device (backend start-up, memory check) */
     dgxm_error load_error;
+    /* Why a caller's "auto" landed on this CPU engine: written once under the registry lock
+     * before notice_set is released, so dgxm_engine_get_info may read it from any thread. */
+    char notice[DGXM_ERROR_MESSAGE_MAX];
+    atomic_bool notice_set;
 
     int cpu_threads;
     int cuda_device;       /* -1: the CPU backend */
@@ -53,19 +59,26 @@ static struct {
     dgxm_engine *engines;
 } registry = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
 
-/* "cpu" -> -1, "cuda" -> 0, "cuda:N" -> N; -2 when the spelling is unknown. */
+enum {
+    DEVICE_UNKNOWN = -2,
+    DEVICE_AUTO = -3
+};
+
+/* "cpu" -> -1, "cuda" -> 0, "cuda:N" -> N, "auto" -> DEVICE_AUTO; DEVICE_UNKNOWN otherwise. */
 static int parse_device(const char *device)
 {
     if (!device || !strcmp(device, "cpu"))
         return -1;
+    if (!strcmp(device, "auto"))
+        return DEVICE_AUTO;
     if (!strcmp(device, "cuda"))
         return 0;
     if (strncmp(device, "cuda:", 5) != 0 || device[5] < '0' || device[5] > '9')
-        return -2;
+        return DEVICE_UNKNOWN;
     char *end = NULL;
     errno = 0;
     long n = strtol(device + 5, &end, 10);
-    return errno || *end || n > 1024 ? -2 : (int)n;
+    return errno || *end || n > 1024 ? DEVICE_UNKNOWN : (int)n;
 }
 
 static dgxm_status open_backend(dgxm_engine *e, dgxm_error *err)
@@ -87,10 +100,15 @@ static dgxm_status open_backend(dgxm_engine *e, dgxm_error *err)
 static dgxm_status load(dgxm_engine *e, dgxm_error *err)
 {
     dgxm_status s = open_backend(e, err);
-    if (s)
-        return s;
     dgxm_weight_format format =
         e->weights == DGXM_ENGINE_WEIGHTS_BF16 ? DGXM_WEIGHT_BF16 : DGXM_WEIGHT_F32;
+    /* Before any upload: a model that cannot fit fails at once with the figures. */
+    if (!s)
+        s = dgxm_device_memory_check(e->backend, e->model_dir, e->info.device, format, err);
+    if (s) {
+        e->device_failed = true;
+        return s;
+    }
     e->model = dgxm_musicgen_load(e->model_dir, e->backend, format, err);
     if (!e->model)
         return err->status;
@@ -210,6 +228,7 @@ static dgxm_engine *engine_new(const dgxm_engine_config *cfg, char *path, int cu
     pthread_mutex_init(&e->lock, NULL);
     pthread_cond_init(&e->wake, NULL);
     atomic_init(&e->stop, false);
+    atomic_init(&e->notice_set, false);
     return e;
 }
 
@@ -230,39 +249,22 @@ static void unlink_engine(dgxm_engine *e)
         }
 }
 
-/* Drops a reference to an engine whose load failed (registry lock held); copies the error. */
-static void give_up(dgxm_engine *e, dgxm_error *err)
+/* Drops a reference to an engine whose load failed (registry lock held); copies the error and
+ * whether it was the device's. */
+static void give_up(dgxm_engine *e, dgxm_error *err, bool *device_failed)
 {
     *err = e->load_error;
+    if (device_failed)
+        *device_failed = e->device_failed;
     if (--e->users == 0)
         engine_free(e);
 }
 
-dgxm_engine *dgxm_engine_acquire(const dgxm_engine_config *cfg, dgxm_error *err)
+/* The engine for (cfg's folder and weights, cuda_device), checked arguments. device_failed
+ * (may be NULL) tells a failed load whether the device was at fault. */
+static dgxm_engine *acquire_on(const dgxm_engine_config *cfg, int cuda_device, dgxm_error *err,
+                               bool *device_failed)
 {
-    dgxm_error local;
-    err = dgxm_error_or(err, &local);
-    if (!cfg || !cfg->model_dir || !*cfg->model_dir) {
-        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "engine: no model folder given");
-        return NULL;
-    }
-    int cuda_device = parse_device(cfg->device);
-    if (cuda_device == -2) {
-        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "device '%s': use cpu, cuda or cuda:N",
-                       cfg->device);
-        return NULL;
-    }
-    if (cfg->weights != DGXM_ENGINE_WEIGHTS_F32 && cfg->weights != DGXM_ENGINE_WEIGHTS_BF16) {
-        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "engine: weight format %d", (int)cfg->weights);
-        return NULL;
-    }
-#ifndef DGXM_HAVE_CUDA
-    if (cuda_device >= 0) {
-        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
-                       "device %s: this build has no CUDA backend (use cpu)", cfg->device);
-        return NULL;
-    }
-#endif
     /* Two spellings of one folder are one key; a folder that cannot be resolved keeps its
      * spelling, and the load then names it. */
     char *path = realpath(cfg->model_dir, NULL);
@@ -281,7 +283,7 @@ dgxm_engine *dgxm_engine_acquire(const dgxm_engine_config *cfg, dgxm_error *err)
         while (e->loading)
             pthread_cond_wait(&registry.changed, &registry.lock);
         if (e->failed) {
-            give_up(e, err);
+            give_up(e, err, device_failed);
             e = NULL;
         }
         pthread_mutex_unlock(&registry.lock);
@@ -306,12 +308,76 @@ dgxm_engine *dgxm_engine_acquire(const dgxm_engine_config *cfg, dgxm_error *err)
     if (s) {
         e->failed = true;
         unlink_engine(e);
-        give_up(e, err);
+        give_up(e, err, device_failed);
         e = NULL;
     }
     pthread_cond_broadcast(&registry.changed);
     pthread_mutex_unlock(&registry.lock);
     return e;
+}
+
+static void set_notice(dgxm_engine *e, const char *why)
+{
+    pthread_mutex_lock(&registry.lock);
+    if (!atomic_load_explicit(&e->notice_set, memory_order_relaxed)) {
+        snprintf(e->notice, sizeof e->notice, "device auto: running on the CPU: %.440s", why);
+        atomic_store_explicit(&e->notice_set, true, memory_order_release);
+    }
+    pthread_mutex_unlock(&registry.lock);
+}
+
+/* "auto": cuda:0 when its backend starts and the model fits there, else the CPU with a notice
+ * saying why. A load that fails for any other reason (a bad folder) is not retried. */
+static dgxm_engine *acquire_auto(const dgxm_engine_config *cfg, dgxm_error *err)
+{
+#ifdef DGXM_HAVE_CUDA
+    dgxm_error cuda_err;
+    dgxm_error_clear(&cuda_err);
+    bool device_failed = false;
+    dgxm_engine *e = acquire_on(cfg, 0, &cuda_err, &device_failed);
+    if (e || !device_failed) {
+        if (!e)
+            *err = cuda_err;
+        return e;
+    }
+    const char *why = cuda_err.message;
+#else
+    const char *why = "this build has no CUDA backend";
+#endif
+    dgxm_engine *cpu = acquire_on(cfg, -1, err, NULL);
+    if (cpu)
+        set_notice(cpu, why);
+    return cpu;
+}
+
+dgxm_engine *dgxm_engine_acquire(const dgxm_engine_config *cfg, dgxm_error *err)
+{
+    dgxm_error local;
+    err = dgxm_error_or(err, &local);
+    if (!cfg || !cfg->model_dir || !*cfg->model_dir) {
+        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "engine: no model folder given");
+        return NULL;
+    }
+    int cuda_device = parse_device(cfg->device);
+    if (cuda_device == DEVICE_UNKNOWN) {
+        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "device '%s': use auto, cpu, cuda or cuda:N",
+                       cfg->device);
+        return NULL;
+    }
+    if (cfg->weights != DGXM_ENGINE_WEIGHTS_F32 && cfg->weights != DGXM_ENGINE_WEIGHTS_BF16) {
+        dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "engine: weight format %d", (int)cfg->weights);
+        return NULL;
+    }
+    if (cuda_device == DEVICE_AUTO)
+        return acquire_auto(cfg, err);
+#ifndef DGXM_HAVE_CUDA
+    if (cuda_device >= 0) {
+        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                       "device %s: this build has no CUDA backend (use cpu)", cfg->device);
+        return NULL;
+    }
+#endif
+    return acquire_on(cfg, cuda_device, err, NULL);
 }
 
 void dgxm_engine_release(dgxm_engine *e)
@@ -337,6 +403,9 @@ void dgxm_engine_release(dgxm_engine *e)
 void dgxm_engine_get_info(const dgxm_engine *e, dgxm_engine_info *info)
 {
     *info = e->info;
+    info->notice[0] = '\0';
+    if (atomic_load_explicit(&e->notice_set, memory_order_acquire))
+        snprintf(info->notice, sizeof info->notice, "%s", e->notice);
 }
 
 dgxm_status dgxm_engine_enqueue(dgxm_engine *e, dgxm_job *job, dgxm_error *err)

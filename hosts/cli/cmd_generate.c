@@ -46,7 +46,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: dgxm generate --model DIR (--prompt TEXT | --prompt-file F) -o OUT\n"
                "         [--duration SEC | --frames N] [--greedy] [--guidance G]\n"
                "         [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-               "         [--device cpu|cuda[:i]] [--dtype f32|bf16] [--threads N]\n"
+               "         [--device auto|cpu|cuda[:i]] [--dtype f32|bf16] [--threads N]\n"
                "         [--codes-out FILE]"
                "         [--rate HZ] [--format float|pcm16|pcm24]\n"
                "OUT: .wav (32-bit float at the model's rate by default), .flac or .ogg\n");
@@ -81,7 +81,7 @@ static int parse_int(const char *opt, const char *text, long long lo, long long 
 
 static int parse_args(int argc, char **argv, generate_args *a)
 {
-    *a = (generate_args){ .device = "cpu",
+    *a = (generate_args){ .device = "auto", /* cuda:0 when usable, else the CPU with a notice */
                           .temperature = 1.0,
                           .top_k = 250,
                           .top_p = 1.0,
@@ -203,9 +203,9 @@ static int check_args(const generate_args *a)
         return -1;
     }
     const char *d = a->device;
-    if (strcmp(d, "cpu") != 0 && strcmp(d, "cuda") != 0 &&
+    if (strcmp(d, "cpu") != 0 && strcmp(d, "cuda") != 0 && strcmp(d, "auto") != 0 &&
         (strncmp(d, "cuda:", 5) != 0 || !d[5] || strspn(d + 5, "0123456789") != strlen(d + 5))) {
-        fprintf(stderr, "dgxm generate: --device %s: use cpu, cuda or cuda:N\n", d);
+        fprintf(stderr, "dgxm generate: --device %s: use auto, cpu, cuda or cuda:N\n", d);
         return -1;
     }
     return 0;
@@ -339,6 +339,8 @@ static int run(const generate_args *a, const char *prompt, size_t prompt_len)
     dgxm_job *job = NULL;
     dgxm_engine_info info;
     dgxm_engine_get_info(engine, &info);
+    if (info.notice[0]) /* "auto" ran on the CPU: say why */
+        fprintf(stderr, "dgxm generate: %s\n", info.notice);
     double rate = info.frame_rate;
     int frames = a->frames > 0 ? a->frames : (int)(a->duration * rate + 1e-9);
     if (frames < 1 || frames > (int)(MAX_SECONDS * rate)) {

@@ -15,6 +15,7 @@ typedef struct dgxm_cli_command {
 /* argv[0] is the subcommand name. */
 int dgxm_cmd_generate(int argc, char **argv);
 int dgxm_cmd_bench(int argc, char **argv);
+int dgxm_cmd_doctor(int argc, char **argv);
 int dgxm_cmd_info(int argc, char **argv);
 int dgxm_cmd_tokenize(int argc, char **argv);
 

@@ -9,6 +9,8 @@ static const dgxm_cli_command commands[] = {
     { "info", "DIR", "check a checkpoint and describe it", dgxm_cmd_info },
     { "tokenize", "[--spm|--json] DIR TEXT...", "T5 token ids of each text", dgxm_cmd_tokenize },
     { "bench", "--random small|medium|large", "time each part of the engine", dgxm_cmd_bench },
+    { "doctor", "[--device cuda|cpu|auto]", "check the device, say whether it is ready",
+      dgxm_cmd_doctor },
     { 0 },
 };
 

@@ -12,11 +12,35 @@ const char *dgxm_cuda_built_archs(void)
     return DGXM_CUDA_ARCHS;
 }
 
+bool dgxm_cuda_sticky(cudaError_t e)
+{
+    switch (e) {
+    case cudaErrorIllegalAddress:
+    case cudaErrorLaunchFailure:
+    case cudaErrorLaunchTimeout:
+    case cudaErrorHardwareStackError:
+    case cudaErrorIllegalInstruction:
+    case cudaErrorMisalignedAddress:
+    case cudaErrorInvalidAddressSpace:
+    case cudaErrorInvalidPc:
+    case cudaErrorAssert:
+    case cudaErrorECCUncorrectable:
+        return true;
+    default:
+        return false;
+    }
+}
+
 dgxm_status dgxm_cuda_fail(dgxm_error *err, cudaError_t e, const char *op, const char *what)
 {
     (void)cudaGetLastError();
-    return dgxm_error_set(err, DGXM_ERR_BACKEND, "cuda %s: %s: %s: %s", op, what,
-                          cudaGetErrorName(e), cudaGetErrorString(e));
+    /* After a fault in a kernel every later call in this process's context fails the same way:
+     * only destroying the backend (which resets the device) and starting a new one recovers. */
+    return dgxm_error_set(err, DGXM_ERR_BACKEND, "cuda %s: %s: %s: %s%s", op, what,
+                          cudaGetErrorName(e), cudaGetErrorString(e),
+                          dgxm_cuda_sticky(e) ? "; the CUDA context is lost: release the engine "
+                                                "and acquire it again"
+                                              : "");
 }
 
 dgxm_status dgxm_cuda_launched(dgxm_error *err, const char *op)
@@ -64,13 +88,16 @@ static void cuda_destroy(dgxm_backend *b)
     dgxm_cuda_backend *cb = dgxm_cuda(b);
     if (!cb)
         return;
-    if (cb->stream)
-        cudaStreamSynchronize(cb->stream);
+    cudaError_t e = cb->stream ? cudaStreamSynchronize(cb->stream) : cudaSuccess;
     for (int i = 0; i < DGXM_CUDA_SCRATCH_SLOTS; i++)
         cudaFree(cb->scratch[i]);
     cudaFree(cb->grid_barrier);
     if (cb->stream)
         cudaStreamDestroy(cb->stream);
+    /* A sticky fault poisons the device's primary context for the whole process: resetting it
+     * here lets the next backend (a re-acquired engine) start on a fresh context. */
+    if (dgxm_cuda_sticky(e))
+        cudaDeviceReset();
     (void)cudaGetLastError();
     free(cb);
 }
@@ -235,7 +262,9 @@ dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err)
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess || count == 0) {
         (void)cudaGetLastError();
-        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda backend: no CUDA device (%s)",
+        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda backend: no CUDA device (%s%s%s)",
+                       e != cudaSuccess ? cudaGetErrorName(e) : "",
+                       e != cudaSuccess ? ": " : "",
                        e != cudaSuccess ? cudaGetErrorString(e) : "the driver lists none");
         return NULL;
     }

@@ -30,8 +30,13 @@ static inline dgxm_cuda_backend *dgxm_cuda(dgxm_backend *b)
     return (dgxm_cuda_backend *)b;
 }
 
+/* True for the errors that leave the context unusable (a kernel fault): every later call
+ * fails the same way until the device is reset. */
+bool dgxm_cuda_sticky(cudaError_t e);
+
 /* Records a failed CUDA call as DGXM_ERR_BACKEND: "cuda <op>: <what>: <name>: <string>". Clears
- * the runtime's last error so a later launch check does not report it twice. */
+ * the runtime's last error so a later launch check does not report it twice. A sticky error's
+ * message adds that the engine must be released and acquired again. */
 dgxm_status dgxm_cuda_fail(dgxm_error *err, cudaError_t e, const char *op, const char *what);
 
 /* The check after every kernel launch: a bad configuration, a missing kernel image or an

@@ -31,7 +31,9 @@ typedef enum dgxm_engine_weights {
 
 typedef struct dgxm_engine_config {
     const char *model_dir; /* a Hugging Face MusicGen folder */
-    const char *device;    /* "cpu", "cuda" (device 0) or "cuda:N"; NULL means "cpu" */
+    const char *device;    /* "cpu", "cuda" (device 0), "cuda:N" or "auto"; NULL means "cpu".
+                            * "auto" is cuda:0 when a CUDA device exists, its backend starts and
+                            * the model fits in its memory, else the CPU (see info.notice) */
     dgxm_engine_weights weights;
     int cpu_threads; /* CPU backend workers, 0 = one per core; used only by the call that loads */
 } dgxm_engine_config;
@@ -44,17 +46,30 @@ typedef struct dgxm_engine_info {
     int hop;           /* audio samples per codec frame (640) */
     int codebooks;     /* codes per frame, all channels together */
     char device[32];   /* the registry's spelling: "cpu" or "cuda:N" */
+    char notice[512];  /* empty, or why a caller's "auto" runs on the CPU ("device auto: running
+                        * on the CPU: cuda backend: no CUDA device (...)"), for hosts to show */
 } dgxm_engine_info;
 
 /* The engine for cfg's (model folder, device, weights), loading it on a new engine thread when
  * no caller holds it yet; the calling thread waits for the load. Two folder spellings of the
  * same directory name the same engine. Fails with the loader's message (naming the folder, file
- * or tensor at fault), DGXM_ERR_INVALID_ARG for a device spelling it does not know, or
- * DGXM_ERR_UNSUPPORTED for "cuda" in a build without the CUDA backend. The caller owns one
+ * or tensor at fault), DGXM_ERR_INVALID_ARG for a device spelling it does not know,
+ * DGXM_ERR_UNSUPPORTED for "cuda" in a build without the CUDA backend or on a machine without a
+ * CUDA device or driver (the message names the CUDA error), DGXM_ERR_NOMEM before any upload
+ * when the model does not fit in the device's memory (naming the model, the bytes needed and
+ * the bytes available; on integrated GPUs such as GB10 "available" is the host's MemAvailable).
+ * "auto" falls back to the CPU on exactly those device failures and records why in
+ * dgxm_engine_info.notice. The caller owns one
  * reference and gives it back with dgxm_engine_release. Control thread. */
 dgxm_engine *dgxm_engine_acquire(const dgxm_engine_config *cfg, dgxm_error *err);
 
-/* Gives back one reference. The last one stops the engine: the running job and every queued
+/* A job that hits a GPU kernel fault fails with the CUDA message; when that message says "the
+ * CUDA context is lost" (a sticky error: illegal address, launch failure, ...), every later job
+ * on that device fails the same way, in every engine of the process that uses it. Release those
+ * engines: the last backend destroyed on the device resets it, and the next acquire starts
+ * clean.
+ *
+ * Gives back one reference. The last one stops the engine: the running job and every queued
  * job end cancelled (the caller still releases its own job handles, which stay readable), the
  * engine thread frees the model and the backend and is joined. NULL is ignored. Control
  * thread. */
