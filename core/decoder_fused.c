@@ -151,3 +151,9 @@ int dgxm_decoder_fused_kernels(const dgxm_decoder_fused *f)
 {
     return f->ops->kernels_per_step(f->program);
 }
+
+int dgxm_decoder_fused_profile(dgxm_decoder_fused *f, dgxm_fused_profile_entry *out, int max,
+                               dgxm_error *err)
+{
+    return f->ops->profile(f->dec->b, f->program, out, max, err);
+}

@@ -10,6 +10,7 @@
 #define DGXM_DECODER_FUSED_H
 
 #include "decoder.h"
+#include "fused_step.h"
 #include "sampler.h"
 
 #include <stdint.h>
@@ -37,5 +38,10 @@ dgxm_status dgxm_decoder_fused_logits(dgxm_decoder_fused *f, float *logits, dgxm
 
 /* Kernel launches in one step (reports). */
 int dgxm_decoder_fused_kernels(const dgxm_decoder_fused *f);
+
+/* Runs the next step kernel by kernel with timing (see kernels/fused_step.h); fills up to max
+ * entries and returns their count, or -1 with err set. */
+int dgxm_decoder_fused_profile(dgxm_decoder_fused *f, dgxm_fused_profile_entry *out, int max,
+                               dgxm_error *err);
 
 #endif

@@ -58,6 +58,13 @@ typedef struct dgxm_fused_desc {
 
 typedef struct dgxm_fused_program dgxm_fused_program;
 
+/* Time of one kind of kernel in a profiled step. */
+typedef struct dgxm_fused_profile_entry {
+    const char *name; /* static storage */
+    double ms;
+    int launches;
+} dgxm_fused_profile_entry;
+
 typedef struct dgxm_fused_step_ops {
     /* NULL with DGXM_ERR_UNSUPPORTED when this description is outside what the backend fuses
      * (the caller then uses the op-by-op path). */
@@ -83,6 +90,11 @@ typedef struct dgxm_fused_step_ops {
 
     /* Kernels one step launches (reports). */
     int (*kernels_per_step)(const dgxm_fused_program *p);
+
+    /* Runs the next step kernel by kernel with timing events (it advances the window like
+     * step) and fills up to max entries, one per kind of kernel; returns the count, or -1. */
+    int (*profile)(struct dgxm_backend *b, dgxm_fused_program *p, dgxm_fused_profile_entry *out,
+                   int max, dgxm_error *err);
 } dgxm_fused_step_ops;
 
 #endif

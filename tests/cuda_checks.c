@@ -198,8 +198,10 @@ static void check_linear(cuda_checks *c, dgxm_weight_format fmt, bool rounded, i
 {
     check_case k;
     const bool bf16 = fmt == DGXM_WEIGHT_BF16;
-    begin(&k, c, bf16 ? (rounded ? "linear bf16 (rw)" : "linear bf16") : "linear f32",
-          "m=%d %dx%d%s%s", m, rows, cols, use_bias ? " bias" : "", accumulate ? " acc" : "");
+    static const char *const names[] = { "linear f32", "linear bf16", "linear f16",
+                                         "linear int8" };
+    begin(&k, c, bf16 && rounded ? "linear bf16 (rw)" : names[fmt], "m=%d %dx%d%s%s", m, rows,
+          cols, use_bias ? " bias" : "", accumulate ? " acc" : "");
     const size_t nw = (size_t)rows * cols, nx = (size_t)m * cols, ny = (size_t)m * rows;
     float *w = random_floats(c, nw, 1.0f), *x = random_floats(c, nx, 1.0f);
     float *bias = use_bias ? random_floats(c, (size_t)rows, 1.0f) : NULL;
@@ -230,7 +232,10 @@ static void check_linear(cuda_checks *c, dgxm_weight_format fmt, bool rounded, i
         ok_call(&k, "cuda linear", gpu->ops->linear(gpu, &mg, db, dx, m, dy, accumulate, &err),
                 &err) &&
         gpu_get(&k, y_gpu, dy, ny))
-        compare(&k, y_gpu, y_cpu, ny, bf16 && !rounded ? 1e-2 : 1e-5);
+        compare(&k, y_gpu, y_cpu, ny,
+                fmt == DGXM_WEIGHT_INT8                             ? 3e-2
+                : fmt == DGXM_WEIGHT_F16 || (bf16 && !rounded) ? 1e-2
+                                                                    : 1e-5);
     if (mg.data)
         gpu->ops->matrix_free(gpu, &mg);
     finish(&k);
@@ -254,6 +259,11 @@ static void group_linear(cuda_checks *c)
     check_linear(c, B, true, 1, 100, 37, true, false); /* scalar bf16 path */
     check_linear(c, B, false, 40, 1536, 768, true, false);
     check_linear(c, B, true, 40, 1536, 768, true, false);
+    /* float16 and int8 (per-row scales): the formats only the fused step streams fast */
+    check_linear(c, DGXM_WEIGHT_F16, false, 2, 1024, 4096, true, true);
+    check_linear(c, DGXM_WEIGHT_F16, false, 12, 768, 1024, false, false);
+    check_linear(c, DGXM_WEIGHT_INT8, false, 2, 4096, 1024, false, false);
+    check_linear(c, DGXM_WEIGHT_INT8, false, 12, 1024, 1024, true, true);
 }
 
 /* --- norms ----------------------------------------------------------------------------------- */
@@ -637,12 +647,12 @@ static void group_errors(cuda_checks *c)
     dgxm_error err;
     dgxm_backend *g = c->gpu;
 
-    begin(&k, c, "errors", "int8 upload is unsupported");
+    begin(&k, c, "errors", "an unknown weight format is refused");
     float w[4] = { 1, 2, 3, 4 };
     dgxm_matrix m;
     dgxm_error_clear(&err);
-    dgxm_status s = g->ops->matrix_upload(g, w, 2, 2, DGXM_WEIGHT_INT8, &m, &err);
-    if (s != DGXM_ERR_UNSUPPORTED || !strstr(err.message, "weight format"))
+    dgxm_status s = g->ops->matrix_upload(g, w, 2, 2, (dgxm_weight_format)99, &m, &err);
+    if (s != DGXM_ERR_INVALID_ARG || !strstr(err.message, "weight format"))
         failf(&k, "got %s: %s", dgxm_status_name(s), err.message);
     finish(&k);
 

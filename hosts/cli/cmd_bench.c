@@ -33,7 +33,7 @@ typedef struct bench_args {
     const char *model, *random, *device, *json, *keep;
     dgxm_weight_format dtype;
     double seconds;
-    int threads, repeats, full, op_by_op;
+    int threads, repeats, full, op_by_op, profile;
 } bench_args;
 
 static const char *format_name(dgxm_weight_format f)
@@ -123,7 +123,8 @@ static void usage(void)
             "usage: dgxm bench (--model DIR | --random small|medium|large)\n"
             "         [--device cpu|cuda[:N]] [--dtype f32|bf16|f16|int8] [--seconds S]\n"
             "         [--threads N] [--repeats N] [--full 0|1] [--path fused|ops] [--json FILE]\n"
-            "         [--keep DIR (write the random weights there and keep them)]\n");
+            "         [--keep DIR (write the random weights there and keep them)]\n"
+            "         [--profile 1 (time each kind of kernel of one fused step)]\n");
 }
 
 static int parse(int argc, char **argv, bench_args *a)
@@ -159,6 +160,8 @@ static int parse(int argc, char **argv, bench_args *a)
             a->repeats = (int)strtol(val, &end, 10);
         else if (!strcmp(opt, "--full"))
             a->full = (int)strtol(val, &end, 10);
+        else if (!strcmp(opt, "--profile"))
+            a->profile = (int)strtol(val, &end, 10);
         else {
             usage();
             return -1;
@@ -419,15 +422,42 @@ static int run_positions(parts *p, const bench_args *a, float *cond, int lt, flo
     return rc;
 }
 
-static int count_kernels(parts *p, const bench_args *a, const float *cond, int lt)
+/* Kernels of one fused step (0: the backend steps op by op); with --profile, the time of each
+ * kind of kernel in a step at the middle of the clip, each kernel run alone. */
+static int count_kernels(parts *p, const bench_args *a, const float *cond, int lt, int steps)
 {
     if (a->op_by_op)
         return 0;
     dgxm_error e;
     dgxm_error_clear(&e);
     dgxm_sampling s = bench_sampling();
-    dgxm_decoder_fused *fz = dgxm_decoder_fused_new(p->dec, 2, 8, cond, lt, &s, &e);
+    const dgxm_decoder_config *dc = &p->cfg->decoder;
+    const int columns = steps / 2 + 2, K = dc->num_codebooks;
+    dgxm_decoder_fused *fz = dgxm_decoder_fused_new(p->dec, 2, columns - 1, cond, lt, &s, &e);
     int n = fz ? dgxm_decoder_fused_kernels(fz) : 0;
+    int32_t *grid = a->profile && fz ? malloc((size_t)K * columns * sizeof *grid) : NULL;
+    int32_t column[64];
+    if (grid) {
+        for (int i = 0; i < K * columns; i++)
+            grid[i] = dc->pad_token_id;
+        dgxm_fused_profile_entry prof[32];
+        int count = -1;
+        if (!dgxm_decoder_fused_window(fz, grid, columns, 0, columns - K, 0, &e)) {
+            for (int i = 1; i < columns - 2 && !e.status; i++)
+                dgxm_decoder_fused_step(fz, column, &e);
+            count = e.status ? -1 : dgxm_decoder_fused_profile(fz, prof, 32, &e);
+        }
+        double total = 0;
+        for (int i = 0; i < count; i++)
+            total += prof[i].ms;
+        printf("profile of step %d, each kernel alone (%.3f ms in all):\n", columns - 2, total);
+        for (int i = 0; i < count; i++)
+            printf("  %-18s %4d launches %8.3f ms %7.2f us each\n", prof[i].name,
+                   prof[i].launches, prof[i].ms, 1e3 * prof[i].ms / prof[i].launches);
+        if (count < 0)
+            printf("  (failed: %s)\n", e.message);
+        free(grid);
+    }
     dgxm_decoder_fused_free(fz);
     return n;
 }
@@ -499,7 +529,7 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
         f.t5_ms = ms < f.t5_ms ? ms : f.t5_ms;
     }
     printf("T5 + projection (%d tokens): %.2f ms\n", LT, f.t5_ms);
-    f.kernels = count_kernels(&p, a, cond, LT);
+    f.kernels = count_kernels(&p, a, cond, LT, f.steps);
     if (a->full ? run_full(&p, a, ids, LT, cond, codes, audio, &f, err)
                 : run_positions(&p, a, cond, LT, logits, &f, err))
         goto out;

@@ -120,16 +120,25 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32)
         reinterpret_cast<const uint4 *>(static_cast<const char *>(seg->w) +
                                         (size_t)(active ? feature : 0) * k * (16 / E));
 
+    dgxm_pdl_trigger();
     uint4 tile[UNROLL];
 #pragma unroll
     for (int u = 0; u < UNROLL; u++) {
         const int c = lane + u * 32;
         tile[u] = active && c < loads ? stream_load(wrow + c) : make_uint4(0, 0, 0, 0);
     }
+    dgxm_pdl_wait(); /* x is the kernel before's output */
 
-    for (int m = 0; m < M; m++)
-        for (int i = threadIdx.x; i < k; i += blockDim.x)
-            xs[m * k + i] = a.x[m * a.x_stride + i];
+    /* x into shared memory, 16 bytes per thread per load, all of a row's loads in flight */
+    const int k4 = k / 4;
+#pragma unroll
+    for (int m = 0; m < M; m++) {
+        const float4 *src = reinterpret_cast<const float4 *>(a.x + m * a.x_stride);
+        float4 *dst = reinterpret_cast<float4 *>(xs + m * k);
+#pragma unroll 4
+        for (int i = threadIdx.x; i < k4; i += blockDim.x)
+            dst[i] = __ldcg(src + i);
+    }
     __syncthreads();
     if (a.ln_w)
         layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
@@ -199,30 +208,34 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32)
 }
 
 template <int FMT, int M>
-dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, dgxm_error *err)
+dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error *err)
 {
     int features = 0;
     for (int i = 0; i < a->segments; i++)
         features += a->seg[i].features;
     const unsigned blocks = (unsigned)((features + DGXM_STEP_GEMV_WARPS - 1) / DGXM_STEP_GEMV_WARPS);
     const size_t smem = (size_t)M * a->k * sizeof(float);
-    step_gemv_kernel<FMT, M><<<blocks, DGXM_STEP_GEMV_WARPS * 32, smem, s>>>(*a);
+    const dgxm_gemv_args args = *a;
+    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M>, dim3(blocks),
+                                           dim3(DGXM_STEP_GEMV_WARPS * 32), smem, s, pdl, args);
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "step gemv", "launch");
     return dgxm_cuda_launched(err, "step gemv");
 }
 
 template <int M>
-dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStream_t s,
+dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStream_t s, bool pdl,
                         dgxm_error *err)
 {
     switch (f) {
     case DGXM_WEIGHT_F32:
-        return launch<DGXM_WEIGHT_F32, M>(a, s, err);
+        return launch<DGXM_WEIGHT_F32, M>(a, s, pdl, err);
     case DGXM_WEIGHT_BF16:
-        return launch<DGXM_WEIGHT_BF16, M>(a, s, err);
+        return launch<DGXM_WEIGHT_BF16, M>(a, s, pdl, err);
     case DGXM_WEIGHT_F16:
-        return launch<DGXM_WEIGHT_F16, M>(a, s, err);
+        return launch<DGXM_WEIGHT_F16, M>(a, s, pdl, err);
     case DGXM_WEIGHT_INT8:
-        return launch<DGXM_WEIGHT_INT8, M>(a, s, err);
+        return launch<DGXM_WEIGHT_INT8, M>(a, s, pdl, err);
     }
     return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step gemv: weight format %d", (int)f);
 }
@@ -236,12 +249,12 @@ template <int FMT, int M> cudaError_t allow_smem(int bytes)
 } // namespace
 
 dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
-                           dgxm_error *err)
+                           bool pdl, dgxm_error *err)
 {
     if (a->rows == 1)
-        return launch_rows<1>(format, a, s, err);
+        return launch_rows<1>(format, a, s, pdl, err);
     if (a->rows == 2)
-        return launch_rows<2>(format, a, s, err);
+        return launch_rows<2>(format, a, s, pdl, err);
     return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "step gemv: %d batch rows", a->rows);
 }
 

@@ -10,6 +10,45 @@
 
 #include <cuda_fp16.h>
 
+/* Programmatic dependent launch (sm_90 and later): a kernel launched with it may start while
+ * the kernel before it is finishing, issue loads that do not depend on it (its weights), and
+ * wait only before reading that kernel's output. Every step kernel calls trigger first and wait
+ * before its first read of an earlier kernel's output; without the launch attribute (or before
+ * sm_90) both are no-ops. */
+static __device__ __forceinline__ void dgxm_pdl_trigger(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+static __device__ __forceinline__ void dgxm_pdl_wait(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+/* Launches kernel<<<grid, block, smem, s>>>(args...) with programmatic dependent launch when
+ * pdl is set. */
+template <typename... Params, typename... Args>
+static inline cudaError_t dgxm_step_launch(void (*kernel)(Params...), dim3 grid, dim3 block,
+                                           size_t smem, cudaStream_t s, bool pdl,
+                                           Args &&...args)
+{
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = s;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = pdl ? 1 : 0;
+    return cudaLaunchKernelEx(&cfg, kernel, static_cast<Args &&>(args)...);
+}
+
 /* The window's counters, in device memory: the graph's kernels read them instead of taking them
  * as arguments, so one captured graph serves every step. */
 typedef struct dgxm_step_counters {
@@ -59,7 +98,7 @@ typedef struct dgxm_gemv_args {
 
 /* Output features in all segments; the launch covers them with 8 per block. */
 dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
-                           dgxm_error *err);
+                           bool pdl, dgxm_error *err);
 /* Opts the GEMV kernels in to the dynamic shared memory of k inputs x rows. */
 dgxm_status dgxm_step_gemv_prepare(int k_max, dgxm_error *err);
 
@@ -80,7 +119,7 @@ typedef struct dgxm_step_attention_args {
     int out_stride;
 } dgxm_step_attention_args;
 
-dgxm_status dgxm_step_attention(const dgxm_step_attention_args *a, cudaStream_t s,
+dgxm_status dgxm_step_attention(const dgxm_step_attention_args *a, cudaStream_t s, bool pdl,
                                 dgxm_error *err);
 
 /* x[r] = positions[position] + sum_k embed[k][grid[k][step - 1]] for every batch row. */
@@ -93,7 +132,8 @@ typedef struct dgxm_step_embed_args {
     float *x;
 } dgxm_step_embed_args;
 
-dgxm_status dgxm_step_embed(const dgxm_step_embed_args *a, cudaStream_t s, dgxm_error *err);
+dgxm_status dgxm_step_embed(const dgxm_step_embed_args *a, cudaStream_t s, bool pdl,
+                            dgxm_error *err);
 
 /* Guidance and the token choice for every codebook of this step, written into the grid and
  * into column[K]; then the counters advance. */
@@ -106,7 +146,9 @@ typedef struct dgxm_step_sample_args {
     dgxm_step_counters *counters;
 } dgxm_step_sample_args;
 
-dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, dgxm_error *err);
-dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, dgxm_error *err);
+dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, bool pdl,
+                             dgxm_error *err);
+dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool pdl,
+                              dgxm_error *err);
 
 #endif

@@ -31,11 +31,26 @@ struct dgxm_fused_program {
     int *arrivals;
     cudaGraph_t graph;
     cudaGraphExec_t exec;
+    bool pdl; /* programmatic dependent launch between the step's kernels (sm_90+) */
+    /* profiling: an event after every kernel of one uncaptured step */
+    cudaEvent_t *marks;
+    const char **mark_names;
+    int mark_count, mark_max;
 };
 
 namespace {
 
 dgxm_fused_program *fail_free(dgxm_backend *b, dgxm_fused_program *p);
+
+/* Counts the kernel and, in a profiling run, records an event after it. */
+void mark(dgxm_fused_program *p, cudaStream_t s, const char *name)
+{
+    p->kernels++;
+    if (!p->marks || p->mark_count >= p->mark_max)
+        return;
+    cudaEventRecord(p->marks[p->mark_count], s);
+    p->mark_names[p->mark_count++] = name;
+}
 
 bool matrix_ok(const dgxm_matrix *m, dgxm_weight_format f, int rows, int cols)
 {
@@ -49,8 +64,8 @@ const char *unsupported(const dgxm_fused_desc *d)
     if (d->rows < 1 || d->rows > 2)
         return "batch rows other than 1 or 2";
     if (d->heads < 1 || d->hidden % d->heads || d->hidden / d->heads > DGXM_STEP_HEAD_DIM ||
-        (d->hidden / d->heads) % 2)
-        return "a head size that is odd or above 64";
+        (d->hidden / d->heads) % 8)
+        return "a head size that is not a multiple of 8 up to 64";
     if (d->vocab > DGXM_STEP_MAX_VOCAB)
         return "a vocabulary larger than 4096";
     if (d->codebooks % d->channels)
@@ -129,7 +144,7 @@ dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, cons
     a.arrivals = p->arrivals;
     a.out = p->attn;
     a.out_stride = d->hidden;
-    return dgxm_step_attention(&a, s, err);
+    return dgxm_step_attention(&a, s, p->pdl, err);
 }
 
 dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
@@ -148,41 +163,50 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
     a.seg[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
     a.seg[2] = segment(l->v, vc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
     a.segments = 3;
-    if ((st = dgxm_step_gemv(p->format, &a, s, err)) ||
-        (st = attention(p, s, kc, vc, p->kv_half, (long long)R * h, h, R, 0, true, err)))
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
+    mark(p, s, "ln+qkv");
+    if ((st = attention(p, s, kc, vc, p->kv_half, (long long)R * h, h, R, 0, true, err)))
+        return st;
+    mark(p, s, "self-attention");
     a = gemv_args(p, p->attn, R, h, NULL, NULL);
     a.seg[0] = segment(l->o, p->x, 0, h, false, DGXM_GEMV_ACCUM);
     a.segments = 1;
-    if ((st = dgxm_step_gemv(p->format, &a, s, err)))
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
-    p->kernels += 3;
+    mark(p, s, "o+residual");
 
     if (d->lt > 0) { /* only the conditioned row: the null row's cross output is zero */
         a = gemv_args(p, p->x, 1, h, l->ln_cross_w, l->ln_cross_b);
         a.seg[0] = segment(l->cq, p->q, 0, h, false, DGXM_GEMV_STORE);
         a.segments = 1;
-        if ((st = dgxm_step_gemv(p->format, &a, s, err)) ||
-            (st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
+        if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
             return st;
+        mark(p, s, "ln+cross-q");
+        if ((st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
+            return st;
+        mark(p, s, "cross-attention");
         a = gemv_args(p, p->attn, 1, h, NULL, NULL);
         a.seg[0] = segment(l->co, p->x, 0, h, false, DGXM_GEMV_ACCUM);
         a.segments = 1;
-        if ((st = dgxm_step_gemv(p->format, &a, s, err)))
+        if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
             return st;
-        p->kernels += 3;
+        mark(p, s, "cross-o+residual");
     }
 
     a = gemv_args(p, p->x, R, h, l->ln_ff_w, l->ln_ff_b);
     a.seg[0] = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
     a.segments = 1;
-    if ((st = dgxm_step_gemv(p->format, &a, s, err)))
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
+    mark(p, s, "ln+fc1+gelu");
     a = gemv_args(p, p->ff, R, d->ffn, NULL, NULL);
     a.seg[0] = segment(l->fc2, p->x, 0, h, false, DGXM_GEMV_ACCUM);
     a.segments = 1;
-    p->kernels += 2;
-    return dgxm_step_gemv(p->format, &a, s, err);
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
+        return st;
+    mark(p, s, "fc2+residual");
+    return DGXM_OK;
 }
 
 /* Queues one whole step on s (which is being captured). */
@@ -191,8 +215,10 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     const dgxm_fused_desc *d = &p->desc;
     dgxm_step_embed_args e = { p->embed, p->positions, p->grid, p->counters,
                                d->codebooks, d->hidden, d->rows, p->x };
-    dgxm_status st = dgxm_step_embed(&e, s, err);
-    p->kernels = 1;
+    p->kernels = 0;
+    dgxm_status st = dgxm_step_embed(&e, s, p->pdl, err);
+    if (!st)
+        mark(p, s, "embed");
     for (int i = 0; !st && i < d->layers; i++)
         st = layer(p, i, s, err);
     if (st)
@@ -201,8 +227,9 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     a.seg[0] = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false,
                        DGXM_GEMV_STORE);
     a.segments = 1;
-    if ((st = dgxm_step_gemv(d->lm_heads->format, &a, s, err)))
+    if ((st = dgxm_step_gemv(d->lm_heads->format, &a, s, p->pdl, err)))
         return st;
+    mark(p, s, "ln+heads");
     dgxm_step_sample_args sa;
     memset(&sa, 0, sizeof sa);
     sa.logits = p->logits;
@@ -214,9 +241,12 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     sa.grid = p->grid;
     sa.column = p->column_dev;
     sa.counters = p->counters;
-    if ((st = dgxm_step_sample(&sa, s, err)) || (st = dgxm_step_advance(p->counters, s, err)))
+    if ((st = dgxm_step_sample(&sa, s, p->pdl, err)))
         return st;
-    p->kernels += 3;
+    mark(p, s, "guidance+sample");
+    if ((st = dgxm_step_advance(p->counters, s, p->pdl, err)))
+        return st;
+    mark(p, s, "advance");
     DGXM_CUDA_TRY(err, "step", cudaMemcpyAsync(p->column_host, p->column_dev,
                                                (size_t)d->codebooks * sizeof(int32_t),
                                                cudaMemcpyDeviceToHost, s));
@@ -315,6 +345,8 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->desc = *desc;
     p->desc.layer = p->layers = layers;
     p->format = desc->layer[0].q->format;
+    const char *no_pdl = getenv("DGXM_CUDA_PDL"); /* "0": plain serialisation, for comparisons */
+    p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !(no_pdl && !strcmp(no_pdl, "0"));
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) ||
@@ -400,8 +432,67 @@ int kernels_per_step(const dgxm_fused_program *p)
     return p->kernels;
 }
 
+/* One step run outside the graph with an event after every kernel; times summed per kernel
+ * kind. Each kernel runs alone here (no overlap with its neighbours), so the sum is above a
+ * graph step's time: it shows where the time goes, not the step time. */
+int profile(dgxm_backend *b, dgxm_fused_program *p, dgxm_fused_profile_entry *out, int max,
+            dgxm_error *err)
+{
+    cudaStream_t s = dgxm_cuda(b)->stream;
+    const int n = p->kernels + 1;
+    p->marks = static_cast<cudaEvent_t *>(calloc((size_t)n, sizeof *p->marks));
+    p->mark_names = static_cast<const char **>(calloc((size_t)n, sizeof *p->mark_names));
+    int made = 0, count = -1;
+    if (!p->marks || !p->mark_names) {
+        dgxm_error_set(err, DGXM_ERR_NOMEM, "decode step profile: out of memory");
+        goto done;
+    }
+    for (; made < n; made++)
+        if (cudaEventCreate(&p->marks[made]) != cudaSuccess)
+            break;
+    p->mark_max = made;
+    p->mark_count = 0;
+    if (made < n || cudaEventRecord(p->marks[0], s) != cudaSuccess) {
+        dgxm_error_set(err, DGXM_ERR_BACKEND, "decode step profile: events");
+        goto done;
+    }
+    p->mark_names[p->mark_count++] = "start";
+    if (record_step(p, s, err))
+        goto done;
+    if (cudaStreamSynchronize(s) != cudaSuccess) {
+        dgxm_error_set(err, DGXM_ERR_BACKEND, "decode step profile: the step failed");
+        goto done;
+    }
+    count = 0;
+    for (int i = 1; i < p->mark_count; i++) {
+        float ms = 0;
+        cudaEventElapsedTime(&ms, p->marks[i - 1], p->marks[i]);
+        int j = 0;
+        while (j < count && strcmp(out[j].name, p->mark_names[i]))
+            j++;
+        if (j == count) {
+            if (count == max)
+                continue;
+            out[count].name = p->mark_names[i];
+            out[count].ms = 0;
+            out[count++].launches = 0;
+        }
+        out[j].ms += ms;
+        out[j].launches++;
+    }
+done:
+    for (int i = 0; i < made; i++)
+        cudaEventDestroy(p->marks[i]);
+    free(p->marks);
+    free(p->mark_names);
+    p->marks = NULL;
+    p->mark_names = NULL;
+    p->mark_count = p->mark_max = 0;
+    return count;
+}
+
 } // namespace
 
 extern "C" const dgxm_fused_step_ops dgxm_cuda_fused_step_ops = {
-    program_new, program_free, window_begin, step, read_logits, kernels_per_step,
+    program_new, program_free, window_begin, step, read_logits, kernels_per_step, profile,
 };

@@ -14,6 +14,8 @@ constexpr int SAMPLE_THREADS = 1024;
 
 __global__ void embed_kernel(const dgxm_step_embed_args a)
 {
+    dgxm_pdl_trigger();
+    dgxm_pdl_wait();
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= a.hidden)
         return;
@@ -57,6 +59,8 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
     __shared__ int idx[DGXM_STEP_MAX_VOCAB];
     __shared__ float best_v[32];
     __shared__ int best_i[32];
+    dgxm_pdl_trigger();
+    dgxm_pdl_wait();
     const int k = blockIdx.x, V = a.vocab, K = a.codebooks;
     const int step = a.counters->step, columns = a.counters->columns;
     const int t = step - 1 - k / a.channels;
@@ -182,6 +186,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
 
 __global__ void advance_kernel(dgxm_step_counters *c)
 {
+    dgxm_pdl_wait();
     c->step++;
     c->position++;
     c->steps_done++;
@@ -189,23 +194,37 @@ __global__ void advance_kernel(dgxm_step_counters *c)
 
 } // namespace
 
-dgxm_status dgxm_step_embed(const dgxm_step_embed_args *a, cudaStream_t s, dgxm_error *err)
+static dgxm_status launched(cudaError_t e, const char *op, dgxm_error *err)
 {
-    embed_kernel<<<(unsigned)((a->hidden + 255) / 256), 256, 0, s>>>(*a);
-    return dgxm_cuda_launched(err, "step embed");
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, op, "launch");
+    return dgxm_cuda_launched(err, op);
 }
 
-dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, dgxm_error *err)
+dgxm_status dgxm_step_embed(const dgxm_step_embed_args *a, cudaStream_t s, bool pdl,
+                            dgxm_error *err)
+{
+    const dgxm_step_embed_args args = *a;
+    return launched(dgxm_step_launch(embed_kernel, dim3((unsigned)((a->hidden + 255) / 256)),
+                                     dim3(256), 0, s, pdl, args),
+                    "step embed", err);
+}
+
+dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, bool pdl,
+                             dgxm_error *err)
 {
     if (a->vocab > DGXM_STEP_MAX_VOCAB)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step sample: vocabulary of %d > %d",
                               a->vocab, (int)DGXM_STEP_MAX_VOCAB);
-    sample_kernel<<<(unsigned)a->codebooks, SAMPLE_THREADS, 0, s>>>(*a);
-    return dgxm_cuda_launched(err, "step sample");
+    const dgxm_step_sample_args args = *a;
+    return launched(dgxm_step_launch(sample_kernel, dim3((unsigned)a->codebooks),
+                                     dim3(SAMPLE_THREADS), 0, s, pdl, args),
+                    "step sample", err);
 }
 
-dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, dgxm_error *err)
+dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool pdl,
+                              dgxm_error *err)
 {
-    advance_kernel<<<1, 1, 0, s>>>(counters);
-    return dgxm_cuda_launched(err, "step advance");
+    return launched(dgxm_step_launch(advance_kernel, dim3(1), dim3(1), 0, s, pdl, counters),
+                    "step advance", err);
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # On the GPU machine, from the repository root, after tests/gpu/stage.sh here and carrying
 # build/devrun: the fused decode step's correctness tests, then dgxm bench at the released
-# models' shapes. Everything goes to $OUT (the device tool's result folder) or ./gpu-out.
-#   tests/gpu/device-run.sh [tests] [bench-small] [bench-big] [latency]   (default: all)
+# models' shapes, the Hugging Face reference (tests/bench/hf_reference.py) and the time to first
+# audio. Results go to ./gpu-out, packed as $OUT/results.tgz when the device tool's $OUT is set.
+#   tests/gpu/device-run.sh [tests] [bench-small] [bench-big] [latency] [hf-small] [hf-big]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out=${OUT:-$PWD/gpu-out}
+out=$PWD/gpu-out
 mkdir -p "$out"
+pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/results.tgz" -C "$out" .; }
+trap pack EXIT
 run=build/devrun
 export LD_LIBRARY_PATH=$PWD/$run/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # The tests find their fixtures under the source path they were built in.
@@ -14,12 +17,12 @@ src=$(strings "$run/test_cuda_step" | grep -m1 -o '^/[^ ]*/tests/fixtures/' | se
 if [ -n "$src" ] && [ ! -e "$src/tests/fixtures" ]; then
   mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"
 fi
-parts=${*:-tests bench-small bench-big latency}
+parts=${*:-tests bench-small bench-big latency hf-small hf-big}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1
 keep=${TMPDIR:-/tmp}/dgxm-weights
 bench() { # size dtype [extra...]
   local size=$1 dtype=$2; shift 2
-  local tag="$size-$dtype${1:+-${1#--}}${2:+-$2}"
+  local tag="$size-$dtype${TAG:+-$TAG}${1:+-${1#--}}${2:+-$2}"
   timeout 300 "$run/dgxm" bench --model "$keep/$size" --device cuda --dtype "$dtype" --seconds 16 \
     --json "$out/dgxm-$tag.json" "$@" > "$out/dgxm-$tag.txt" 2>&1
   echo "bench $tag rc=$?"; tail -6 "$out/dgxm-$tag.txt"
@@ -32,13 +35,21 @@ prepare() { # size
 for part in $parts; do
   case $part in
     tests)
-      for t in test_cuda_step test_cuda_ops; do
+      "$run/dgxm" doctor > "$out/doctor.txt" 2>&1; echo "doctor rc=$?"; tail -3 "$out/doctor.txt"
+      for t in test_cuda_step test_cuda_ops test_cuda_fault test_device_memory; do
         timeout 300 "$run/$t" > "$out/$t.txt" 2>&1; echo "$t rc=$?"; tail -4 "$out/$t.txt"
       done ;;
     bench-small)
       prepare small
-      for d in bf16 f32 f16 int8; do bench small $d; done
+      bench small bf16 --profile 1
+      DGXM_CUDA_PDL=0 TAG=nopdl bench small bf16 --profile 1
+      for d in f32 f16 int8; do bench small $d; done
       bench small bf16 --path ops ;;
+    hf-small|hf-medium|hf-large)
+      size=${part#hf-}
+      timeout 400 python3 tests/bench/hf_reference.py --size "$size" --dtypes "${HF_DTYPES:-fp32,fp16,bf16}" \
+        --tokens 800 > "$out/hf-$size.json" 2> "$out/hf-$size.log"
+      echo "hf $size rc=$?"; cat "$out/hf-$size.json" | head -60 ;;
     bench-big)
       prepare medium; bench medium bf16; bench medium int8; rm -rf "$keep/medium"
       prepare large; bench large bf16; bench large int8; rm -rf "$keep/large" ;;

@@ -8,7 +8,7 @@ out=build/devrun
 rm -rf "$out" && mkdir -p "$out/lib"
 progs=(build/hosts/cli/dgxm build/tests/test_cuda_step build/tests/test_cuda_ops
        build/tests/test_cuda_binary build/tests/cuda_device_check build/tests/test_generate
-       build/tests/test_engine_latency)
+       build/tests/test_engine_latency build/tests/test_cuda_fault build/tests/test_device_memory)
 for p in "${progs[@]}"; do
   [ -x "$p" ] && cp "$p" "$out/"
 done
