@@ -74,62 +74,101 @@ __device__ __forceinline__ float gelu(float y)
     return 0.5f * y * (1.0f + erff(y * 0.70710678118654752f));
 }
 
-/* Normalises the block's copy of x in place (biased variance, eps 1e-5, as the CPU oracle). */
+/* Sum of a pair over the block (every thread gets it): both batch rows' statistics in one
+ * reduction. red holds 64 floats. */
+__device__ __forceinline__ float2 block_sum2(float2 v, float *red)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v.x = dgxm_warp_sum(v.x);
+    v.y = dgxm_warp_sum(v.y);
+    if (lane == 0)
+        red[warp] = v.x, red[32 + warp] = v.y;
+    __syncthreads();
+    v.x = lane < warps ? red[lane] : 0.0f;
+    v.y = lane < warps ? red[32 + lane] : 0.0f;
+    v.x = dgxm_warp_sum(v.x);
+    v.y = dgxm_warp_sum(v.y);
+    __syncthreads();
+    return v;
+}
+
+/* Normalises the block's copy of x in place (two passes, biased variance, eps 1e-5, as the CPU
+ * oracle); the rows share each reduction. */
 template <int M>
 __device__ void layer_norm_shared(float *xs, int k, const float *w, const float *b, float *red)
 {
-#pragma unroll
-    for (int m = 0; m < M; m++) {
-        float *row = xs + m * k;
-        float sum = 0.0f;
-        for (int i = threadIdx.x; i < k; i += blockDim.x)
-            sum += row[i];
-        const float mean = dgxm_block_sum(sum, red) / (float)k;
-        float var = 0.0f;
-        for (int i = threadIdx.x; i < k; i += blockDim.x) {
-            const float d = row[i] - mean;
-            var += d * d;
+    float2 sum = make_float2(0.0f, 0.0f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        sum.x += xs[i];
+        if (M > 1)
+            sum.y += xs[k + i];
+    }
+    sum = block_sum2(sum, red);
+    const float mean0 = sum.x / (float)k, mean1 = sum.y / (float)k;
+    float2 var = make_float2(0.0f, 0.0f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        const float d0 = xs[i] - mean0;
+        var.x += d0 * d0;
+        if (M > 1) {
+            const float d1 = xs[k + i] - mean1;
+            var.y += d1 * d1;
         }
-        var = dgxm_block_sum(var, red) / (float)k;
-        const float inv = 1.0f / sqrtf(var + 1e-5f);
-        for (int i = threadIdx.x; i < k; i += blockDim.x)
-            row[i] = (row[i] - mean) * inv * w[i] + b[i];
+    }
+    var = block_sum2(var, red);
+    const float inv0 = 1.0f / sqrtf(var.x / (float)k + 1e-5f);
+    const float inv1 = 1.0f / sqrtf(var.y / (float)k + 1e-5f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        xs[i] = (xs[i] - mean0) * inv0 * w[i] + b[i];
+        if (M > 1)
+            xs[k + i] = (xs[k + i] - mean1) * inv1 * w[i] + b[i];
     }
     __syncthreads();
 }
 
-template <int FMT, int M>
-__global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32)
+/* Each warp computes RW consecutive output features (more per warp when a launch has many, so
+ * the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
+template <int FMT, int M, int RW>
+__global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     step_gemv_kernel(const dgxm_gemv_args a)
 {
     extern __shared__ float xs[]; /* [M][k] */
-    __shared__ float red[32];
+    __shared__ float red[64];
     using W = weights<FMT>;
     constexpr int E = W::per_load;
+    constexpr int T = UNROLL / RW > 0 ? UNROLL / RW : 1; /* loads per row per tile */
     const int lane = threadIdx.x & 31;
-    int feature = blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5);
-
-    /* Which segment this warp's feature falls in. */
-    int s = 0;
-    while (s < a.segments && feature >= a.seg[s].features)
-        feature -= a.seg[s++].features;
-    const bool active = s < a.segments;
-    const dgxm_gemv_segment *seg = &a.seg[active ? s : 0];
+    const int first = (blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5)) * RW;
     const int k = a.k, loads = k / E;
-    const uint4 *wrow =
-        reinterpret_cast<const uint4 *>(static_cast<const char *>(seg->w) +
-                                        (size_t)(active ? feature : 0) * k * (16 / E));
+
+    int feature[RW], seg_of[RW];
+    const uint4 *wrow[RW];
+    bool any = false;
+#pragma unroll
+    for (int j = 0; j < RW; j++) {
+        int f = first + j, s = 0;
+        while (s < a.segments && f >= a.seg[s].features)
+            f -= a.seg[s++].features;
+        const bool active = s < a.segments;
+        any |= active;
+        feature[j] = active ? f : -1;
+        seg_of[j] = active ? s : 0;
+        wrow[j] = reinterpret_cast<const uint4 *>(static_cast<const char *>(a.seg[seg_of[j]].w) +
+                                                  (size_t)(active ? f : 0) * k * (16 / E));
+    }
 
     dgxm_pdl_trigger();
-    uint4 tile[UNROLL];
+    uint4 tile[RW][T];
 #pragma unroll
-    for (int u = 0; u < UNROLL; u++) {
-        const int c = lane + u * 32;
-        tile[u] = active && c < loads ? stream_load(wrow + c) : make_uint4(0, 0, 0, 0);
-    }
+    for (int j = 0; j < RW; j++)
+#pragma unroll
+        for (int u = 0; u < T; u++) {
+            const int c = lane + u * 32;
+            tile[j][u] = feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c)
+                                                      : make_uint4(0, 0, 0, 0);
+        }
     dgxm_pdl_wait(); /* x is the kernel before's output */
 
-    /* x into shared memory, 16 bytes per thread per load, all of a row's loads in flight */
+    /* x into shared memory, 16 bytes per thread per load */
     const int k4 = k / 4;
 #pragma unroll
     for (int m = 0; m < M; m++) {
@@ -142,69 +181,109 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32)
     __syncthreads();
     if (a.ln_w)
         layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
-    if (!active)
+    if (!any)
         return;
 
-    float acc[M];
+    float acc[RW][M];
 #pragma unroll
-    for (int m = 0; m < M; m++)
-        acc[m] = 0.0f;
-    for (int base = 0; base < loads; base += 32 * UNROLL) {
-        uint4 next[UNROLL];
+    for (int j = 0; j < RW; j++)
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            const int c = base + 32 * UNROLL + lane + u * 32;
-            next[u] = c < loads ? stream_load(wrow + c) : make_uint4(0, 0, 0, 0);
-        }
+        for (int m = 0; m < M; m++)
+            acc[j][m] = 0.0f;
+    for (int base = 0; base < loads; base += 32 * T) {
+        uint4 next[RW][T];
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
+        for (int j = 0; j < RW; j++)
+#pragma unroll
+            for (int u = 0; u < T; u++) {
+                const int c = base + 32 * T + lane + u * 32;
+                next[j][u] = feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c)
+                                                          : make_uint4(0, 0, 0, 0);
+            }
+#pragma unroll
+        for (int u = 0; u < T; u++) {
             const int c = base + lane + u * 32;
             if (c >= loads)
                 break;
-            float f[E];
-            W::expand(tile[u], f, 0.0f);
 #pragma unroll
             for (int m = 0; m < M; m++) {
                 const float4 *xv = reinterpret_cast<const float4 *>(xs + m * k + c * E);
+                float4 x4[E / 4];
 #pragma unroll
-                for (int j = 0; j < E / 4; j++) {
-                    const float4 x4 = xv[j];
-                    acc[m] += f[4 * j] * x4.x + f[4 * j + 1] * x4.y + f[4 * j + 2] * x4.z +
-                              f[4 * j + 3] * x4.w;
+                for (int q = 0; q < E / 4; q++)
+                    x4[q] = xv[q];
+#pragma unroll
+                for (int j = 0; j < RW; j++) {
+                    float f[E];
+                    W::expand(tile[j][u], f, 0.0f);
+#pragma unroll
+                    for (int q = 0; q < E / 4; q++)
+                        acc[j][m] += f[4 * q] * x4[q].x + f[4 * q + 1] * x4[q].y +
+                                     f[4 * q + 2] * x4[q].z + f[4 * q + 3] * x4[q].w;
                 }
             }
         }
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++)
-            tile[u] = next[u];
+        for (int j = 0; j < RW; j++)
+#pragma unroll
+            for (int u = 0; u < T; u++)
+                tile[j][u] = next[j][u];
     }
 
     const int pos = a.counters ? a.counters->position : 0;
-    const float scale = FMT == DGXM_WEIGHT_INT8 ? seg->scales[feature] : 1.0f;
 #pragma unroll
-    for (int m = 0; m < M; m++) {
-        const float y = dgxm_warp_sum(acc[m]) * scale;
-        if (lane != 0)
+    for (int j = 0; j < RW; j++) {
+        if (feature[j] < 0)
             continue;
-        const long long at = (long long)pos * seg->pos_stride + (long long)m * seg->row_stride +
-                             feature;
-        if (seg->out_half) {
-            static_cast<__half *>(seg->out)[at] = __float2half_rn(y);
-            continue;
-        }
-        float *out = static_cast<float *>(seg->out) + at;
-        switch (seg->mode) {
-        case DGXM_GEMV_STORE:
-            *out = y;
-            break;
-        case DGXM_GEMV_ACCUM:
-            *out += y;
-            break;
-        case DGXM_GEMV_GELU:
-            *out = gelu(y);
-            break;
+        const dgxm_gemv_segment *seg = &a.seg[seg_of[j]];
+        const float scale = FMT == DGXM_WEIGHT_INT8 ? seg->scales[feature[j]] : 1.0f;
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            const float y = dgxm_warp_sum(acc[j][m]) * scale;
+            if (lane != 0)
+                continue;
+            const long long at = (long long)pos * seg->pos_stride +
+                                 (long long)m * seg->row_stride + feature[j];
+            if (seg->out_half) {
+                static_cast<__half *>(seg->out)[at] = __float2half_rn(y);
+                continue;
+            }
+            float *out = static_cast<float *>(seg->out) + at;
+            switch (seg->mode) {
+            case DGXM_GEMV_STORE:
+                *out = y;
+                break;
+            case DGXM_GEMV_ACCUM:
+                *out += y;
+                break;
+            case DGXM_GEMV_GELU:
+                *out = gelu(y);
+                break;
+            }
         }
     }
+}
+
+/* Rows per warp: the fewest that keep the grid within about two blocks per SM. */
+int rows_per_warp(int features, int sm_count)
+{
+    const int wave = DGXM_STEP_GEMV_WARPS * 2 * (sm_count > 0 ? sm_count : 1);
+    return features > 2 * wave ? 4 : features > wave ? 2 : 1;
+}
+
+template <int FMT, int M, int RW>
+dgxm_status launch_rw(const dgxm_gemv_args *a, int features, cudaStream_t s, bool pdl,
+                      dgxm_error *err)
+{
+    const int per_block = DGXM_STEP_GEMV_WARPS * RW;
+    const unsigned blocks = (unsigned)((features + per_block - 1) / per_block);
+    const size_t smem = (size_t)M * a->k * sizeof(float);
+    const dgxm_gemv_args args = *a;
+    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M, RW>, dim3(blocks),
+                                           dim3(DGXM_STEP_GEMV_WARPS * 32), smem, s, pdl, args);
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "step gemv", "launch");
+    return dgxm_cuda_launched(err, "step gemv");
 }
 
 template <int FMT, int M>
@@ -213,14 +292,14 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
     int features = 0;
     for (int i = 0; i < a->segments; i++)
         features += a->seg[i].features;
-    const unsigned blocks = (unsigned)((features + DGXM_STEP_GEMV_WARPS - 1) / DGXM_STEP_GEMV_WARPS);
-    const size_t smem = (size_t)M * a->k * sizeof(float);
-    const dgxm_gemv_args args = *a;
-    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M>, dim3(blocks),
-                                           dim3(DGXM_STEP_GEMV_WARPS * 32), smem, s, pdl, args);
-    if (e != cudaSuccess)
-        return dgxm_cuda_fail(err, e, "step gemv", "launch");
-    return dgxm_cuda_launched(err, "step gemv");
+    switch (rows_per_warp(features, a->sm_count)) {
+    case 4:
+        return launch_rw<FMT, M, 4>(a, features, s, pdl, err);
+    case 2:
+        return launch_rw<FMT, M, 2>(a, features, s, pdl, err);
+    default:
+        return launch_rw<FMT, M, 1>(a, features, s, pdl, err);
+    }
 }
 
 template <int M>
@@ -242,8 +321,13 @@ dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStrea
 
 template <int FMT, int M> cudaError_t allow_smem(int bytes)
 {
-    return cudaFuncSetAttribute(step_gemv_kernel<FMT, M>,
-                                cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    const cudaFuncAttribute attr = cudaFuncAttributeMaxDynamicSharedMemorySize;
+    cudaError_t e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1>, attr, bytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2>, attr, bytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4>, attr, bytes);
+    return e;
 }
 
 } // namespace

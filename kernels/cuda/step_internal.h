@@ -94,6 +94,7 @@ typedef struct dgxm_gemv_args {
     int x_stride;
     const float *ln_w, *ln_b; /* LayerNorm folded in front (eps 1e-5); NULL: x as it is */
     const dgxm_step_counters *counters;
+    int sm_count; /* sizes the grid */
 } dgxm_gemv_args;
 
 /* Output features in all segments; the launch covers them with 8 per block. */

@@ -17,7 +17,7 @@ struct dgxm_fused_program {
     dgxm_fused_desc desc;
     dgxm_fused_layer *layers;
     dgxm_weight_format format;
-    int max_splits, kernels, columns, next_step;
+    int max_splits, kernels, columns, next_step, sm_count;
     bool kv_half;
     dgxm_step_counters *counters;
     int32_t *grid;          /* [K][capacity + 1] */
@@ -115,6 +115,7 @@ dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, 
     a.ln_w = ln_w;
     a.ln_b = ln_b;
     a.counters = p->counters;
+    a.sm_count = p->sm_count;
     return a;
 }
 
@@ -345,6 +346,7 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->desc = *desc;
     p->desc.layer = p->layers = layers;
     p->format = desc->layer[0].q->format;
+    p->sm_count = dgxm_cuda(b)->info.sm_count;
     const char *no_pdl = getenv("DGXM_CUDA_PDL"); /* "0": plain serialisation, for comparisons */
     p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !(no_pdl && !strcmp(no_pdl, "0"));
     p->kv_half = p->format != DGXM_WEIGHT_F32;
