@@ -8,9 +8,9 @@ void gen_notify_begin(gen_plugin *self)
 {
     const uint32_t capacity = self->notify->atom.size;
     lv2_atom_forge_set_buffer(&self->forge, (uint8_t *)self->notify, capacity);
-    LV2_Atom_Forge_Frame frame;
-    lv2_atom_forge_sequence_head(&self->forge, &frame, 0);
-    /* the sequence stays open: its size grows with every event forged into it */
+    /* the sequence stays open (its frame lives in the instance): its size grows with every
+     * event forged into it */
+    lv2_atom_forge_sequence_head(&self->forge, &self->notify_frame, 0);
 }
 
 /* Writes an event header and an object header when `need` bytes of body (an upper bound) fit,

@@ -131,6 +131,7 @@ typedef struct gen_plugin {
     LV2_Log_Logger logger;
     gen_uris uris;
     LV2_Atom_Forge forge;
+    LV2_Atom_Forge_Frame notify_frame; /* the notify sequence, open during run() */
     double rate;
 
     /* Audio thread: settings, takes, generation, playback. */
