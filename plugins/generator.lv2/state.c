@@ -213,6 +213,16 @@ static bool fetch_int(gen_plugin *self, LV2_State_Retrieve_Function retrieve,
     return false;
 }
 
+/* The host may hand a path back through a link of its own (lilv links folders outside the
+ * session): the real path, so a take's model and the restored model parameter compare equal. */
+static void canonical(char *path, size_t size)
+{
+    char *real = path[0] ? realpath(path, NULL) : NULL;
+    if (real && strlen(real) < size)
+        memcpy(path, real, strlen(real) + 1);
+    free(real);
+}
+
 /* Restores take i (info and file); NULL when there is no such take. */
 static gen_take *restore_take(gen_plugin *self, const paths *p, LV2_State_Retrieve_Function retrieve,
                               LV2_State_Handle handle, int i)
@@ -223,6 +233,7 @@ static gen_take *restore_take(gen_plugin *self, const paths *p, LV2_State_Retrie
                     sizeof info) ||
         !gen_take_info_parse(info, strlen(info), &s))
         return NULL;
+    canonical(s.model, sizeof s.model);
     gen_take *t = gen_take_new_empty(&s);
     if (!t)
         return NULL;
@@ -274,6 +285,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
     if (!fetch_path(self, &p, retrieve, handle, u->model, self->settings.model,
                     sizeof self->settings.model))
         self->settings.model[0] = '\0';
+    canonical(self->settings.model, sizeof self->settings.model);
 
     for (int i = 0; i < self->take_count; i++)
         gen_take_free(self->takes[i]); /* files stay: they belong to the earlier session */

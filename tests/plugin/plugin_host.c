@@ -586,12 +586,24 @@ bool ph_run_until_state(ph_host *h, const char *state, double seconds)
 
 /* ---- state ----------------------------------------------------------------------------------- */
 
+static const char *symbols[N_PORTS] = { "control", "notify", "out_l",       "out_r",
+                                        "duration", "guidance", "temperature", "top_k",
+                                        "seed",    "gain",   "sync",        "freewheel" };
+
+/* Port values come back with the state, as a DAW restores them. */
+static void set_port(const char *symbol, void *user, const void *value, uint32_t size,
+                     uint32_t type)
+{
+    ph_host *h = user;
+    for (int i = DGXM_GEN_PORT_DURATION; i < N_PORTS; i++)
+        if (!strcmp(symbol, symbols[i]) && size == sizeof(float) &&
+            type == map_uri(NULL, LV2_ATOM__Float))
+            memcpy(&h->controls[i], value, sizeof(float));
+}
+
 static const void *get_port(const char *symbol, void *user, uint32_t *size, uint32_t *type)
 {
     ph_host *h = user;
-    static const char *symbols[N_PORTS] = { "control", "notify", "out_l", "out_r",
-                                            "duration", "guidance", "temperature", "top_k",
-                                            "seed", "gain", "sync", "freewheel" };
     for (int i = DGXM_GEN_PORT_DURATION; i < N_PORTS; i++)
         if (!strcmp(symbol, symbols[i])) {
             *size = sizeof(float);
@@ -621,7 +633,7 @@ bool ph_restore(ph_host *h, const char *dir)
     LilvState *state = lilv_state_new_from_file(h->world, &h->map, NULL, path);
     if (!state)
         return false;
-    lilv_state_restore(state, h->instance, NULL, NULL, 0, h->features);
+    lilv_state_restore(state, h->instance, set_port, h, 0, h->features);
     lilv_state_free(state);
     return true;
 }
