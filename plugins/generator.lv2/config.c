@@ -61,8 +61,8 @@ bool gen_config_model(const char *asked, char *out, size_t size, char *msg, size
         return true;
     char path[4096];
     config_path(path, sizeof path);
-    snprintf(msg, msg_size,
-             "no model: set the model parameter, DGXM_MODEL, or a model= line in %s", path);
+    snprintf(msg, msg_size, "no model: set the model parameter, DGXM_MODEL, or a model= line in %s",
+             path);
     return false;
 }
 

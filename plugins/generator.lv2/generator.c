@@ -111,8 +111,7 @@ static void flush_deferred(gen_plugin *self)
             memcpy(buf + sizeof m, text, n);
             size += (uint32_t)n;
         }
-        if (self->schedule->schedule_work(self->schedule->handle, size, buf) !=
-            LV2_WORKER_SUCCESS)
+        if (self->schedule->schedule_work(self->schedule->handle, size, buf) != LV2_WORKER_SUCCESS)
             gen_push_note(self, true, "the host's worker refused a request (queue full?)");
     }
     self->deferred_count = 0;
@@ -122,10 +121,10 @@ static void flush_deferred(gen_plugin *self)
 /* ---- playback (audio thread) ---------------------------------------------------------------- */
 
 typedef struct source {
-    const float *audio;   /* interleaved stereo */
-    uint64_t avail, len;  /* frames readable now; frames in all */
-    uint64_t loop;        /* loop length in frames, 0 for a free take */
-    double loop_beats;    /* loop length in beats */
+    const float *audio;  /* interleaved stereo */
+    uint64_t avail, len; /* frames readable now; frames in all */
+    uint64_t loop;       /* loop length in frames, 0 for a free take */
+    double loop_beats;   /* loop length in beats */
 } source;
 
 static bool find_source(gen_plugin *self, source *src)
@@ -219,8 +218,8 @@ static void freewheel_wait(gen_plugin *self, uint32_t n)
     const struct timespec ms = { 0, 1000000 };
     for (long waited = 0; waited < (long)(GEN_FREEWHEEL_WAIT * 1000); waited++) {
         dgxm_job_state st = dgxm_job_get_state(r->job);
-        if (dgxm_ring_total_written(ring) >= need || st == DGXM_JOB_DONE ||
-            st == DGXM_JOB_FAILED || st == DGXM_JOB_CANCELLED)
+        if (dgxm_ring_total_written(ring) >= need || st == DGXM_JOB_DONE || st == DGXM_JOB_FAILED ||
+            st == DGXM_JOB_CANCELLED)
             return;
         nanosleep(&ms, NULL);
     }
@@ -256,8 +255,7 @@ static LV2_URID current_state(gen_plugin *self, float *fraction, int64_t *frames
     const gen_uris *u = &self->uris;
     *fraction = 0, *frames = 0, *eta = -1, *seed = self->last_seed;
     if (self->active < 0)
-        return self->last_state ? self->last_state
-                                : (self->current >= 0 ? u->Ready : u->Idle);
+        return self->last_state ? self->last_state : (self->current >= 0 ? u->Ready : u->Idle);
     gen_request *r = &self->slots[self->active];
     if (r->phase == GEN_SLOT_SUBMITTING)
         return atomic_load(&self->loading) ? u->Loading : u->Queued;
@@ -275,8 +273,8 @@ static void flush_notifications(gen_plugin *self, uint32_t n_samples)
     const gen_uris *u = &self->uris;
     int kept = 0;
     for (int i = 0; i < self->note_count; i++) {
-        if (kept == 0 && gen_notify_message(self, self->note_is_error[i] ? u->Error : u->Notice,
-                                            self->notes[i]))
+        if (kept == 0 &&
+            gen_notify_message(self, self->note_is_error[i] ? u->Error : u->Notice, self->notes[i]))
             continue;
         if (i != kept) { /* no room: keep it for the next block */
             memcpy(self->notes[kept], self->notes[i], GEN_MESSAGE_MAX);
@@ -296,8 +294,7 @@ static void flush_notifications(gen_plugin *self, uint32_t n_samples)
         gen_notify_param(self, u->model, u->atom_Path, self->settings.model))
         self->announce_params &= ~(unsigned)GEN_ANNOUNCE_MODEL;
 
-    if (self->announce_next == -2 &&
-        gen_notify_takes(self, self->take_count, self->current))
+    if (self->announce_next == -2 && gen_notify_takes(self, self->take_count, self->current))
         self->announce_next = 0;
     while (self->announce_next >= 0 && self->announce_next < self->take_count &&
            gen_notify_take(self, self->announce_next, self->takes[self->announce_next]))
@@ -312,8 +309,8 @@ static void flush_notifications(gen_plugin *self, uint32_t n_samples)
     int64_t frames, seed;
     LV2_URID state = current_state(self, &fraction, &frames, &eta, &seed);
     self->progress_clock += n_samples;
-    bool due = self->active >= 0 &&
-               self->progress_clock >= (uint64_t)(self->rate / GEN_PROGRESS_HZ);
+    bool due =
+        self->active >= 0 && self->progress_clock >= (uint64_t)(self->rate / GEN_PROGRESS_HZ);
     if ((state != self->reported_state || due) &&
         gen_notify_progress(self, state, fraction, frames, eta, seed)) {
         self->reported_state = state;
@@ -351,18 +348,20 @@ static LV2_Handle instantiate(const LV2_Descriptor *descriptor, double rate, con
     const char *missing = lv2_features_query(
         features, LV2_LOG__log, &self->logger.log, false, LV2_URID__map, &self->map, true,
         LV2_URID__unmap, &self->unmap, false, LV2_WORKER__schedule, &self->schedule, true,
-        LV2_STATE__makePath, &self->make_path, false, LV2_STATE__freePath, &self->free_path,
-        false, NULL);
+        LV2_STATE__makePath, &self->make_path, false, LV2_STATE__freePath, &self->free_path, false,
+        NULL);
     lv2_log_logger_set_map(&self->logger, self->map);
     if (missing) {
-        lv2_log_error(&self->logger, "dgx-music generator: the host lacks the required feature %s\n",
-                      missing);
+        lv2_log_error(&self->logger,
+                      "dgx-music generator: the host lacks the required feature %s\n", missing);
         free(self);
         return NULL;
     }
     if (!(rate >= 8000 && rate <= 384000)) {
-        lv2_log_error(&self->logger, "dgx-music generator: sample rate %g Hz is outside 8000 .. "
-                                     "384000 Hz\n", rate);
+        lv2_log_error(&self->logger,
+                      "dgx-music generator: sample rate %g Hz is outside 8000 .. "
+                      "384000 Hz\n",
+                      rate);
         free(self);
         return NULL;
     }
@@ -424,7 +423,8 @@ static void run(LV2_Handle instance, uint32_t n_samples)
 
     uint32_t done = 0;
     if (self->control) {
-        LV2_ATOM_SEQUENCE_FOREACH (self->control, ev) {
+        LV2_ATOM_SEQUENCE_FOREACH(self->control, ev)
+        {
             uint32_t at = ev->time.frames < n_samples ? (uint32_t)ev->time.frames : n_samples;
             if (at > done) {
                 render(self, done, at);

@@ -217,8 +217,8 @@ static void delete_take(gen_plugin *self, int i)
     } else if (i < self->current) {
         self->current--;
     }
-    memmove(&self->takes[i], &self->takes[i + 1],
-            (size_t)(self->take_count - i - 1) * sizeof self->takes[0]);
+    for (int k = i; k + 1 < self->take_count; k++)
+        self->takes[k] = self->takes[k + 1];
     self->takes[--self->take_count] = NULL;
     self->state_changed = true;
     gen_announce_takes(self);
@@ -232,12 +232,12 @@ static void read_position(gen_plugin *self, const LV2_Atom_Object *obj)
     lv2_atom_object_get(obj, u->time_beatsPerMinute, &bpm, u->time_bar, &bar, u->time_barBeat,
                         &beat, u->time_beatsPerBar, &bpb, u->time_speed, &speed, 0);
     /* hosts differ in number types: take Float, Double, Int or Long */
-#define NUM(a, dflt)                                                                              \
-    (!(a) ? (dflt)                                                                                \
-     : (a)->type == u->atom_Float  ? (double)((const LV2_Atom_Float *)(a))->body                  \
-     : (a)->type == u->atom_Double ? ((const LV2_Atom_Double *)(a))->body                         \
-     : (a)->type == u->atom_Int    ? (double)((const LV2_Atom_Int *)(a))->body                    \
-     : (a)->type == u->atom_Long   ? (double)((const LV2_Atom_Long *)(a))->body                   \
+#define NUM(a, dflt)                                                             \
+    (!(a)                          ? (dflt)                                      \
+     : (a)->type == u->atom_Float  ? (double)((const LV2_Atom_Float *)(a))->body \
+     : (a)->type == u->atom_Double ? ((const LV2_Atom_Double *)(a))->body        \
+     : (a)->type == u->atom_Int    ? (double)((const LV2_Atom_Int *)(a))->body   \
+     : (a)->type == u->atom_Long   ? (double)((const LV2_Atom_Long *)(a))->body  \
                                    : (dflt))
     double v = NUM(bpm, 0.0);
     if (v > 0 && isfinite(v)) {

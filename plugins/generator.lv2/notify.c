@@ -15,8 +15,7 @@ void gen_notify_begin(gen_plugin *self)
 
 /* Writes an event header and an object header when `need` bytes of body (an upper bound) fit,
  * so that an object is never cut short; false when out of space. */
-static bool object_begin(gen_plugin *self, LV2_Atom_Forge_Frame *frame, LV2_URID type,
-                         size_t need)
+static bool object_begin(gen_plugin *self, LV2_Atom_Forge_Frame *frame, LV2_URID type, size_t need)
 {
     const size_t headers = sizeof(LV2_Atom_Event) + sizeof(LV2_Atom_Object) + 16;
     if (self->forge.offset + headers + need > self->forge.size)
@@ -91,8 +90,7 @@ bool gen_notify_take(gen_plugin *self, int index, const gen_take *t)
     const gen_uris *u = &self->uris;
     LV2_Atom_Forge *f = &self->forge;
     LV2_Atom_Forge_Frame frame;
-    if (!object_begin(self, &frame, u->Take,
-                      strlen(t->settings.prompt) + strlen(t->file) + 8 * 32))
+    if (!object_begin(self, &frame, u->Take, strlen(t->settings.prompt) + strlen(t->file) + 8 * 32))
         return false;
     const gen_settings *s = &t->settings;
     float seconds = t->rate > 0 ? (float)((double)t->frames / t->rate) : 0.0f;

@@ -151,8 +151,8 @@ typedef struct gen_plugin {
     double bpm, beats_per_bar, bar_beat, speed;
     int64_t bar;
     /* notify bookkeeping */
-    int announce_next;  /* next TAKE object of a pending take list, -1 when none pending */
-    bool announce_all;  /* a patch:Get is pending (parameters first) */
+    int announce_next;       /* next TAKE object of a pending take list, -1 when none pending */
+    bool announce_all;       /* a patch:Get is pending (parameters first) */
     uint32_t last_state;     /* STATE once nothing is active: Ready/Failed/Cancelled, 0 auto */
     uint32_t reported_state; /* STATE last forged */
     uint64_t progress_clock; /* frames since the last PROGRESS */
@@ -198,10 +198,10 @@ enum {
 };
 
 /* generator.c, audio thread (work_response included) */
-void gen_publish(gen_plugin *self);                             /* for save() */
+void gen_publish(gen_plugin *self);                                 /* for save() */
 void gen_push_note(gen_plugin *self, bool error, const char *text); /* forged next block */
-void gen_announce_takes(gen_plugin *self);                      /* the take list changed */
-void gen_cancel_active(gen_plugin *self);                       /* stop the job in flight */
+void gen_announce_takes(gen_plugin *self);                          /* the take list changed */
+void gen_cancel_active(gen_plugin *self);                           /* stop the job in flight */
 /* Queues a worker message; run() hands queued messages to the host's schedule_work at the start
  * and end of each block (so a host that answers at once never re-enters a half-made change).
  * False (with an ERROR pushed) when the queue is full. */

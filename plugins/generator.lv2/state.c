@@ -81,8 +81,8 @@ static LV2_State_Status store_path(gen_plugin *self, const paths *p, LV2_State_S
 }
 
 /* A take made before the host had a scratch folder has no file yet: write it now. */
-static bool write_late_file(gen_plugin *self, const paths *p, const gen_take *t, int i,
-                            char *out, size_t size)
+static bool write_late_file(gen_plugin *self, const paths *p, const gen_take *t, int i, char *out,
+                            size_t size)
 {
     LV2_State_Make_Path *make = p->make ? p->make : self->make_path;
     if (!make)
@@ -224,8 +224,8 @@ static void canonical(char *path, size_t size)
 }
 
 /* Restores take i (info and file); NULL when there is no such take. */
-static gen_take *restore_take(gen_plugin *self, const paths *p, LV2_State_Retrieve_Function retrieve,
-                              LV2_State_Handle handle, int i)
+static gen_take *restore_take(gen_plugin *self, const paths *p,
+                              LV2_State_Retrieve_Function retrieve, LV2_State_Handle handle, int i)
 {
     static char info[GEN_PROMPT_MAX + GEN_PATH_MAX + 512]; /* under nonrt_lock */
     static gen_settings s;

@@ -43,8 +43,7 @@ static void to_stereo(const float *in, int channels, sf_count_t frames, float *o
     }
 }
 
-static bool resample_stereo(gen_take *t, double rate, char *msg, size_t msg_size,
-                            const char *path)
+static bool resample_stereo(gen_take *t, double rate, char *msg, size_t msg_size, const char *path)
 {
     float *planar = malloc((size_t)t->frames * 2 * sizeof *planar);
     if (!planar) {
@@ -65,8 +64,8 @@ static bool resample_stereo(gen_take *t, double rate, char *msg, size_t msg_size
     float *inter = st == DGXM_OK ? malloc(out_frames * 2 * sizeof *inter) : NULL;
     if (!inter) {
         free(out);
-        snprintf(msg, msg_size, "%s: cannot resample from %d Hz to %g Hz: %s", path, t->rate,
-                 rate, st == DGXM_OK ? "out of memory" : err.message);
+        snprintf(msg, msg_size, "%s: cannot resample from %d Hz to %g Hz: %s", path, t->rate, rate,
+                 st == DGXM_OK ? "out of memory" : err.message);
         return false;
     }
     for (size_t i = 0; i < out_frames; i++) {
@@ -84,8 +83,7 @@ static bool resample_stereo(gen_take *t, double rate, char *msg, size_t msg_size
     return true;
 }
 
-bool gen_take_read_audio(gen_take *t, const char *path, double rate, char *msg,
-                         size_t msg_size)
+bool gen_take_read_audio(gen_take *t, const char *path, double rate, char *msg, size_t msg_size)
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);

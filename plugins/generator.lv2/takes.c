@@ -57,12 +57,12 @@ void gen_take_free(gen_take *t)
 
 int gen_take_info_format(const gen_settings *s, char *out, size_t size)
 {
-    int n = snprintf(out, size,
-                     "seed=%lld\nsync=%d\nseconds=%.17g\nbars=%d\nbpm=%.17g\nbeats_per_bar=%.17g\n"
-                     "guidance=%.9g\ntemperature=%.9g\ntop_k=%d\nmodel=%s\nprompt=%s",
-                     (long long)s->seed, s->sync ? 1 : 0, s->seconds, s->bars, s->bpm,
-                     s->beats_per_bar, (double)s->guidance, (double)s->temperature, s->top_k,
-                     s->model, s->prompt);
+    int n =
+        snprintf(out, size,
+                 "seed=%lld\nsync=%d\nseconds=%.17g\nbars=%d\nbpm=%.17g\nbeats_per_bar=%.17g\n"
+                 "guidance=%.9g\ntemperature=%.9g\ntop_k=%d\nmodel=%s\nprompt=%s",
+                 (long long)s->seed, s->sync ? 1 : 0, s->seconds, s->bars, s->bpm, s->beats_per_bar,
+                 (double)s->guidance, (double)s->temperature, s->top_k, s->model, s->prompt);
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 

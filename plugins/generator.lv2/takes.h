@@ -25,8 +25,7 @@ bool gen_take_write_flac(const gen_take *t, const char *path, char *msg, size_t 
 /* Reads a take's audio from a FLAC (or any libsndfile) file into t, as stereo at rate
  * (resampled when the file's rate differs; a mono file fills both channels). Returns false
  * with msg naming the file when it is missing or unreadable. */
-bool gen_take_read_audio(gen_take *t, const char *path, double rate, char *msg,
-                         size_t msg_size);
+bool gen_take_read_audio(gen_take *t, const char *path, double rate, char *msg, size_t msg_size);
 
 /* The info text of s (plugin state): "key=value" lines, the prompt last. Returns the length,
  * -1 when it does not fit. */

@@ -65,8 +65,8 @@ static int64_t draw_seed(gen_plugin *self)
     if (self->random_state == 0) {
         struct timespec t;
         clock_gettime(CLOCK_REALTIME, &t);
-        self->random_state = ((uint64_t)t.tv_nsec << 20) ^ (uint64_t)t.tv_sec ^
-                             ((uint64_t)(uintptr_t)self | 1u);
+        self->random_state =
+            ((uint64_t)t.tv_nsec << 20) ^ (uint64_t)t.tv_sec ^ ((uint64_t)(uintptr_t)self | 1u);
     }
     /* xorshift64* */
     uint64_t x = self->random_state;
@@ -204,13 +204,15 @@ static bool read_prompt_file(gen_plugin *self)
     bool failed = ferror(f) != 0;
     fclose(f);
     if (failed || too_long) {
-        snprintf(msg, msize, failed ? "prompt file %s cannot be read"
-                                    : "prompt file %s is longer than %d bytes",
+        snprintf(msg, msize,
+                 failed ? "prompt file %s cannot be read"
+                        : "prompt file %s is longer than %d bytes",
                  path, GEN_PROMPT_MAX - 1);
         return false;
     }
-    while (n > 0 && (self->prompt_file_text[n - 1] == '\n' || self->prompt_file_text[n - 1] == '\r' ||
-                     self->prompt_file_text[n - 1] == ' ' || self->prompt_file_text[n - 1] == '\t'))
+    while (n > 0 &&
+           (self->prompt_file_text[n - 1] == '\n' || self->prompt_file_text[n - 1] == '\r' ||
+            self->prompt_file_text[n - 1] == ' ' || self->prompt_file_text[n - 1] == '\t'))
         n--;
     self->prompt_file_text[n] = '\0';
     if (n == 0) {
@@ -248,17 +250,13 @@ LV2_Worker_Status gen_work(LV2_Handle instance, LV2_Worker_Respond_Function resp
             st = respond_msg(respond, handle, GEN_RESP_FAILED, m.slot, NULL);
         }
         break;
-    case GEN_WORK_JOB_ENDED:
-        st = job_ended(self, respond, handle, m.slot);
-        break;
+    case GEN_WORK_JOB_ENDED: st = job_ended(self, respond, handle, m.slot); break;
     case GEN_WORK_DISCARD:
         dgxm_job_release(r->job);
         r->job = NULL;
         st = respond_msg(respond, handle, GEN_RESP_DISCARDED, m.slot, NULL);
         break;
-    case GEN_WORK_RELEASE_JOB:
-        dgxm_job_release(m.ptr);
-        break;
+    case GEN_WORK_RELEASE_JOB: dgxm_job_release(m.ptr); break;
     case GEN_WORK_FREE_TAKE: {
         gen_take *t = m.ptr;
         if (t && m.delete_file && t->file[0])
@@ -357,9 +355,7 @@ LV2_Worker_Status gen_work_response(LV2_Handle instance, uint32_t size, const vo
         }
         r->phase = GEN_SLOT_FREE;
         break;
-    case GEN_RESP_TAKE_READY:
-        take_ready(self, m.slot, m.ptr);
-        break;
+    case GEN_RESP_TAKE_READY: take_ready(self, m.slot, m.ptr); break;
     case GEN_RESP_DISCARDED:
         if (self->active == m.slot) {
             self->active = -1;
@@ -378,9 +374,7 @@ LV2_Worker_Status gen_work_response(LV2_Handle instance, uint32_t size, const vo
         }
         gen_publish(self);
         break;
-    case GEN_RESP_MODEL_READY:
-        self->model_busy = false;
-        break;
+    case GEN_RESP_MODEL_READY: self->model_busy = false; break;
     case GEN_RESP_MODEL_ERROR:
         self->model_busy = false;
         gen_push_note(self, true, self->model_error);

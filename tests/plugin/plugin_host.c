@@ -185,8 +185,7 @@ int ph_state_index(const char *f)
     return 7;
 }
 
-static LV2_Worker_Status respond(LV2_Worker_Respond_Handle handle, uint32_t size,
-                                 const void *data)
+static LV2_Worker_Status respond(LV2_Worker_Respond_Handle handle, uint32_t size, const void *data)
 {
     ph_host *h = handle;
     return ring_push(&h->responses, size, data) ? LV2_WORKER_SUCCESS : LV2_WORKER_ERR_NO_SPACE;
@@ -264,20 +263,23 @@ ph_host *ph_new(const ph_options *o)
     h->log = (LV2_Log_Log){ h, log_printf, log_vprintf };
     h->schedule = (LV2_Worker_Schedule){ h, schedule_work };
     h->make_path = (LV2_State_Make_Path){ h, make_path };
-    snprintf(h->scratch, sizeof h->scratch, "%s/dgxm-ph-%d-%p", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (int)getpid(), (void *)h);
+    snprintf(h->scratch, sizeof h->scratch, "%s/dgxm-ph-%d-%p",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), (void *)h);
     h->max_block = (int32_t)h->o.block;
     h->rate_f = (float)h->o.rate;
     LV2_URID atom_int = map_uri(NULL, LV2_ATOM__Int), atom_float = map_uri(NULL, LV2_ATOM__Float);
-    h->options[0] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
-                                          map_uri(NULL, LV2_PARAMETERS__sampleRate),
-                                          sizeof(float), atom_float, &h->rate_f };
-    h->options[1] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
-                                          map_uri(NULL, LV2_BUF_SIZE__maxBlockLength),
-                                          sizeof(int32_t), atom_int, &h->max_block };
-    h->options[2] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0,
-                                          map_uri(NULL, LV2_BUF_SIZE__minBlockLength),
-                                          sizeof(int32_t), atom_int, &h->max_block };
+    h->options[0] = (LV2_Options_Option){
+        LV2_OPTIONS_INSTANCE, 0,          map_uri(NULL, LV2_PARAMETERS__sampleRate),
+        sizeof(float),        atom_float, &h->rate_f
+    };
+    h->options[1] = (LV2_Options_Option){
+        LV2_OPTIONS_INSTANCE, 0,        map_uri(NULL, LV2_BUF_SIZE__maxBlockLength),
+        sizeof(int32_t),      atom_int, &h->max_block
+    };
+    h->options[2] = (LV2_Options_Option){
+        LV2_OPTIONS_INSTANCE, 0,        map_uri(NULL, LV2_BUF_SIZE__minBlockLength),
+        sizeof(int32_t),      atom_int, &h->max_block
+    };
     h->options[3] = (LV2_Options_Option){ LV2_OPTIONS_INSTANCE, 0, 0, 0, 0, NULL };
     h->f_map = (LV2_Feature){ LV2_URID__map, &h->map };
     h->f_unmap = (LV2_Feature){ LV2_URID__unmap, &h->unmap };
@@ -547,7 +549,8 @@ void ph_run(ph_host *h, float *out_l, float *out_r)
     }
     if (h->leave)
         h->leave();
-    LV2_ATOM_SEQUENCE_FOREACH (h->notify, ev) {
+    LV2_ATOM_SEQUENCE_FOREACH(h->notify, ev)
+    {
         if (ev->body.type == map_uri(NULL, LV2_ATOM__Object))
             read_object(h, (const LV2_Atom_Object *)&ev->body);
     }
@@ -586,9 +589,9 @@ bool ph_run_until_state(ph_host *h, const char *state, double seconds)
 
 /* ---- state ----------------------------------------------------------------------------------- */
 
-static const char *symbols[N_PORTS] = { "control", "notify", "out_l",       "out_r",
+static const char *symbols[N_PORTS] = { "control",  "notify",   "out_l",       "out_r",
                                         "duration", "guidance", "temperature", "top_k",
-                                        "seed",    "gain",   "sync",        "freewheel" };
+                                        "seed",     "gain",     "sync",        "freewheel" };
 
 /* Port values come back with the state, as a DAW restores them. */
 static void set_port(const char *symbol, void *user, const void *value, uint32_t size,

@@ -17,21 +17,21 @@
 typedef struct ph_host ph_host;
 
 typedef struct ph_options {
-    double rate;         /* 48000 when 0 */
-    uint32_t block;      /* frames per run(), 256 when 0 */
-    bool sync_worker;    /* run work() inside schedule_work, responses after run() */
-    bool no_worker;      /* leave work:schedule out (instantiate must fail) */
+    double rate;      /* 48000 when 0 */
+    uint32_t block;   /* frames per run(), 256 when 0 */
+    bool sync_worker; /* run work() inside schedule_work, responses after run() */
+    bool no_worker;   /* leave work:schedule out (instantiate must fail) */
 } ph_options;
 
 /* What the notify port said so far (reset with ph_clear_notes). */
 typedef struct ph_notes {
-    int progress;                /* PROGRESS messages */
-    char state[32];              /* last STATE, the URI's fragment ("Ready", ...) */
-    bool saw_state[8];           /* indexed by ph_state_index */
+    int progress;      /* PROGRESS messages */
+    char state[32];    /* last STATE, the URI's fragment ("Ready", ...) */
+    bool saw_state[8]; /* indexed by ph_state_index */
     float fraction;
     int64_t progress_seed;
     int takes_count, takes_current; /* last TAKES; -2 before any */
-    int take_seen;               /* TAKE messages */
+    int take_seen;                  /* TAKE messages */
     int64_t take_seed[16];
     float take_seconds[16], take_bpm[16];
     int take_bars[16];
@@ -60,7 +60,7 @@ void ph_set_port(ph_host *h, uint32_t index, float value);
 /* Events for the next ph_run, at frame `at` (0 unless said). */
 void ph_patch_set(ph_host *h, const char *property_uri, bool path, const char *value);
 void ph_patch_set_bytes(ph_host *h, const char *property_uri, const char *value, uint32_t len);
-void ph_command(ph_host *h, const char *type_uri);          /* Generate, Cancel, patch:Get */
+void ph_command(ph_host *h, const char *type_uri); /* Generate, Cancel, patch:Get */
 void ph_take_command(ph_host *h, const char *type_uri, int take);
 void ph_note_on(ph_host *h, uint32_t at, uint8_t note);
 void ph_position(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,

@@ -41,8 +41,7 @@ static void ttl_files_validate(void **state)
         skip();
     }
     char cmd[8400], out[65536];
-    snprintf(cmd, sizeof cmd, "lv2_validate %s/manifest.ttl %s/generator.ttl 2>&1", bundle,
-             bundle);
+    snprintf(cmd, sizeof cmd, "lv2_validate %s/manifest.ttl %s/generator.ttl 2>&1", bundle, bundle);
     int rc = capture(cmd, out, sizeof out);
     const char *summary = strstr(out, "Found ");
     printf("lv2_validate: %s", summary ? summary : out);

@@ -57,7 +57,8 @@ static float *engine_output(int64_t seed, double seconds, uint64_t *frames)
     if (!job)
         fail_msg("submit: %s", err.message);
     const struct timespec ms = { 0, 1000000 };
-    while (dgxm_job_get_state(job) == DGXM_JOB_QUEUED || dgxm_job_get_state(job) == DGXM_JOB_RUNNING)
+    while (dgxm_job_get_state(job) == DGXM_JOB_QUEUED ||
+           dgxm_job_get_state(job) == DGXM_JOB_RUNNING)
         nanosleep(&ms, NULL);
     const float *take = dgxm_job_take(job, frames);
     assert_non_null(take);
@@ -89,7 +90,7 @@ static void note_generates_then_plays_engine_output(void **state)
     const ph_notes *n = ph_notes_get(h);
     assert_true(n->saw_state[ph_state_index("Ready")]);
     assert_true(heard > 0); /* the first note played the take while it streamed in */
-    ph_run(h, NULL, NULL); /* the take list follows Ready */
+    ph_run(h, NULL, NULL);  /* the take list follows Ready */
     assert_int_equal(n->takes_count, 1);
     assert_int_equal(n->takes_current, 0);
     int64_t seed = n->take_seed[0];

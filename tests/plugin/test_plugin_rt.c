@@ -72,28 +72,28 @@ static void run_is_real_time_safe(void **state)
     ph_patch_set(h, DGXM_GEN__model, true, test_fixture_path("models/mono"));
     ph_patch_set(h, DGXM_GEN__prompt, false, "jazz trio");
     ph_note_on(h, 0, 60);
-    assert_true(ph_run_until_state(h, "Ready", 60));    /* generate + stream + finalise */
-    ph_note_on(h, 5, 60);                                /* replay */
+    assert_true(ph_run_until_state(h, "Ready", 60)); /* generate + stream + finalise */
+    ph_note_on(h, 5, 60);                            /* replay */
     blocks(h, 50);
-    ph_set_port(h, DGXM_GEN_PORT_GAIN, -6.0f);           /* parameter changes */
+    ph_set_port(h, DGXM_GEN_PORT_GAIN, -6.0f); /* parameter changes */
     ph_set_port(h, DGXM_GEN_PORT_TEMPERATURE, 0.8f);
     ph_set_port(h, DGXM_GEN_PORT_DURATION, 30.0f);
-    ph_note_on(h, 0, 60);                                /* new settings: a new job */
+    ph_note_on(h, 0, 60); /* new settings: a new job */
     assert_true(ph_run_until_state(h, "Generating", 30));
-    ph_command(h, DGXM_GEN__Cancel);                     /* cancel */
+    ph_command(h, DGXM_GEN__Cancel); /* cancel */
     assert_true(ph_run_until_state(h, "Cancelled", 10));
     ph_note_on(h, 0, 60);
     assert_true(ph_run_until_state(h, "Generating", 30));
     ph_patch_set(h, DGXM_GEN__prompt, false, "bossa nova guitar"); /* new prompt stops it */
     blocks(h, 100);
-    ph_patch_set_bytes(h, DGXM_GEN__prompt, "\xc3\x28", 2);        /* bad input: ERROR */
+    ph_patch_set_bytes(h, DGXM_GEN__prompt, "\xc3\x28", 2); /* bad input: ERROR */
     ph_set_port(h, DGXM_GEN_PORT_TOP_K, 99999.0f);
     ph_note_on(h, 0, 60);
     blocks(h, 20);
     assert_true(ph_notes_get(h)->errors >= 2);
     ph_set_port(h, DGXM_GEN_PORT_TOP_K, 250.0f);
     ph_set_port(h, DGXM_GEN_PORT_DURATION, 2.0f);
-    ph_set_port(h, DGXM_GEN_PORT_SYNC, 1.0f);            /* tempo sync */
+    ph_set_port(h, DGXM_GEN_PORT_SYNC, 1.0f); /* tempo sync */
     ph_position(h, 120, 4, 0, 0, 1);
     ph_clear_notes(h);
     ph_note_on(h, 0, 60);
@@ -101,12 +101,12 @@ static void run_is_real_time_safe(void **state)
     ph_position(h, 120, 4, 2, 1.5, 1);
     blocks(h, 50);
     char *dir = test_make_temp_dir();
-    assert_true(ph_save(h, dir));                        /* state save between blocks */
+    assert_true(ph_save(h, dir)); /* state save between blocks */
     ph_command(h, LV2_PATCH__Get);
     ph_take_command(h, DGXM_GEN__SelectTake, 0);
     ph_take_command(h, DGXM_GEN__DeleteTake, 1);
     blocks(h, 20);
-    assert_true(ph_restore(h, dir));                     /* restore, then play on */
+    assert_true(ph_restore(h, dir)); /* restore, then play on */
     ph_note_on(h, 0, 60);
     blocks(h, 50);
     printf("%lu violations%s%s; %d PROGRESS, %d errors (%s)\n", guard.violations(),

@@ -100,7 +100,7 @@ static void restored_take_plays_without_regenerating(void **state)
     }
     printf("first block after restore: energy %.3g, max difference %.3g (24-bit FLAC)\n", energy,
            max_err);
-    assert_true(energy > 0);        /* plays at once: no job could have produced it yet */
+    assert_true(energy > 0); /* plays at once: no job could have produced it yet */
     assert_true(max_err < 1.0 / (1 << 22));
     for (int i = 0; i < 50; i++)
         ph_run(b, NULL, NULL);
@@ -129,10 +129,10 @@ static void missing_take_file_gives_error_and_empty_slot(void **state)
     printf("ERROR: %s\n", n->error);
     assert_int_equal(n->errors, 1);
     assert_non_null(strstr(n->error, "take 0 restored empty"));
-    assert_int_equal(n->takes_count, 1);      /* the slot is kept ... */
-    assert_true(n->take_seconds[0] == 0.0f);  /* ... empty ... */
-    assert_int_equal(n->take_seed[0], seed);  /* ... with its settings */
-    ph_note_on(b, 0, 60); /* an empty slot plays nothing and does not crash */
+    assert_int_equal(n->takes_count, 1);     /* the slot is kept ... */
+    assert_true(n->take_seconds[0] == 0.0f); /* ... empty ... */
+    assert_int_equal(n->take_seed[0], seed); /* ... with its settings */
+    ph_note_on(b, 0, 60);                    /* an empty slot plays nothing and does not crash */
     float l[256], r[256];
     ph_run(b, l, r);
     ph_free(b);

@@ -74,7 +74,7 @@ static void loop_is_exactly_n_bars(double bpm, sf_count_t expected)
     double energy = 0;
     for (int i = 0; i < 256; i++)
         energy += (double)l[i] * l[i];
-    assert_true(energy > 0); /* the loop plays while the transport rolls */
+    assert_true(energy > 0);         /* the loop plays while the transport rolls */
     ph_position(h, bpm, 4, 5, 0, 0); /* stopped: silence */
     ph_run(h, l, r);
     for (int i = 0; i < 256; i++)
