@@ -239,6 +239,39 @@ static void bad_input_gives_errors_naming_the_value(void **state)
     ph_free(h);
 }
 
+/* Export: Ardour runs the worker synchronously and freewheels faster than real time; run()
+ * waits for the audio still generating, so the take comes out whole and gapless, one block
+ * after the note (the job starts after the note's block; its response comes after run()). */
+static void freewheel_export_waits_for_the_music(void **state)
+{
+    (void)state;
+    ph_options o = { .rate = RATE, .block = 256, .sync_worker = true };
+    ph_host *h = ph_new(&o);
+    assert_non_null(h);
+    ph_set_port(h, DGXM_GEN_PORT_DURATION, 2.0f);
+    ph_set_port(h, DGXM_GEN_PORT_SEED, 11.0f);
+    ph_set_port(h, DGXM_GEN_PORT_FREEWHEEL, 1.0f);
+    ph_patch_set(h, DGXM_GEN__model, true, test_fixture_path("models/mono"));
+    ph_patch_set(h, DGXM_GEN__prompt, false, PROMPT);
+    ph_note_on(h, 0, 60);
+    const uint64_t frames = 2 * RATE, blocks = frames / 256 + 2;
+    float *out = calloc(blocks * 256, sizeof *out);
+    float r[256];
+    for (uint64_t b = 0; b < blocks; b++) /* no sleeping: as fast as an export */
+        ph_run(h, out + b * 256, r);
+    uint64_t n = 0;
+    float *want = engine_output(11, 2.0, &n);
+    uint64_t mismatches = 0;
+    for (uint64_t k = 0; k < n; k++)
+        mismatches += out[256 + k] != want[k * 2];
+    printf("export: %llu frames after a one-block start, %llu differ from the engine's output\n",
+           (unsigned long long)n, (unsigned long long)mismatches);
+    assert_int_equal(mismatches, 0);
+    free(out);
+    free(want);
+    ph_free(h);
+}
+
 static void host_without_worker_is_refused(void **state)
 {
     (void)state;
@@ -255,6 +288,7 @@ int main(void)
         cmocka_unit_test(note_generates_then_plays_engine_output),
         cmocka_unit_test(cancel_and_new_prompt_stop_the_job),
         cmocka_unit_test(bad_input_gives_errors_naming_the_value),
+        cmocka_unit_test(freewheel_export_waits_for_the_music),
         cmocka_unit_test(host_without_worker_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
