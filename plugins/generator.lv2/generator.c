@@ -444,6 +444,13 @@ static void run(LV2_Handle instance, uint32_t n_samples)
 static void cleanup(LV2_Handle instance)
 {
     gen_plugin *self = instance;
+    /* messages never handed to the host still own a job or a take */
+    for (int i = 0; i < self->deferred_count; i++) {
+        if (self->deferred[i].type == GEN_WORK_RELEASE_JOB)
+            dgxm_job_release(self->deferred[i].ptr);
+        else if (self->deferred[i].type == GEN_WORK_FREE_TAKE)
+            gen_take_free(self->deferred[i].ptr);
+    }
     gen_worker_cleanup(self);
     for (int i = 0; i < self->take_count; i++)
         gen_take_free(self->takes[i]);

@@ -196,14 +196,14 @@ static void *worker_main(void *arg)
     ph_host *h = arg;
     for (;;) {
         sem_wait(&h->wake);
-        if (atomic_load(&h->stop))
-            return NULL;
         uint32_t size;
         const uint8_t *data;
-        while ((data = ring_peek(&h->requests, &size))) {
+        while ((data = ring_peek(&h->requests, &size))) { /* drained before stopping too */
             h->iface->work(h->instance->lv2_handle, respond, h, size, data);
             ring_pop_done(&h->requests);
         }
+        if (atomic_load(&h->stop))
+            return NULL;
     }
 }
 
