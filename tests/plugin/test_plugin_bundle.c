@@ -1,0 +1,93 @@
+/* The built bundle: lv2_validate passes on every TTL of it (with the spec TTLs it knows), the
+ * binary exports lv2_descriptor and nothing else (nm -D), and it needs no JACK, CUDA driver,
+ * X11 or C++ runtime library (readelf -d). Skips visibly when a tool is absent. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char bundle[4096];
+
+static bool have(const char *tool)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
+    return system(cmd) == 0;
+}
+
+/* The command's output (at most size - 1 bytes) and its exit status. */
+static int capture(const char *cmd, char *out, size_t size)
+{
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(out, 1, size - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void ttl_files_validate(void **state)
+{
+    (void)state;
+    if (!have("lv2_validate")) {
+        printf("skipping: lv2_validate not installed (Debian package lv2-dev)\n");
+        skip();
+    }
+    char cmd[8400], out[65536];
+    snprintf(cmd, sizeof cmd, "lv2_validate %s/manifest.ttl %s/generator.ttl 2>&1", bundle, bundle);
+    int rc = capture(cmd, out, sizeof out);
+    const char *summary = strstr(out, "Found ");
+    printf("lv2_validate: %s", summary ? summary : out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "Found 0 errors"));
+}
+
+static void exports_only_lv2_descriptor(void **state)
+{
+    (void)state;
+    if (!have("nm")) {
+        printf("skipping: nm not installed (binutils)\n");
+        skip();
+    }
+    char cmd[4400], out[65536];
+    snprintf(cmd, sizeof cmd, "nm -D --defined-only %s/generator.so | awk '{print $3}'", bundle);
+    assert_int_equal(capture(cmd, out, sizeof out), 0);
+    printf("exported: %s", out);
+    assert_string_equal(out, "lv2_descriptor\n");
+}
+
+static void links_no_host_or_driver_libraries(void **state)
+{
+    (void)state;
+    if (!have("readelf")) {
+        printf("skipping: readelf not installed (binutils)\n");
+        skip();
+    }
+    char cmd[4400], out[65536];
+    snprintf(cmd, sizeof cmd, "readelf -d %s/generator.so | grep NEEDED", bundle);
+    assert_int_equal(capture(cmd, out, sizeof out), 0);
+    printf("%s", out);
+    const char *banned[] = { "libjack", "libcuda.so", "libX11", "libstdc++", "libgtk", "libQt" };
+    for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
+        if (strstr(out, banned[i]))
+            fail_msg("generator.so needs %s", banned[i]);
+}
+
+int main(void)
+{
+    const char *build = getenv("DGXM_BUILD_DIR");
+    snprintf(bundle, sizeof bundle, "%s/plugins/generator.lv2", build ? build : "build");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(ttl_files_validate),
+        cmocka_unit_test(exports_only_lv2_descriptor),
+        cmocka_unit_test(links_no_host_or_driver_libraries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
