@@ -74,7 +74,13 @@ static void links_no_host_or_driver_libraries(void **state)
     snprintf(cmd, sizeof cmd, "readelf -d %s/generator.so | grep NEEDED", bundle);
     assert_int_equal(capture(cmd, out, sizeof out), 0);
     printf("%s", out);
+    /* libcuda is loaded at run time by the static CUDA runtime, never linked: the plugin loads
+     * on machines without a driver. That runtime is C++, so a CUDA build needs libstdc++. */
+#ifdef DGXM_HAVE_CUDA
+    const char *banned[] = { "libjack", "libcuda.so", "libcudart.so", "libX11", "libgtk", "libQt" };
+#else
     const char *banned[] = { "libjack", "libcuda.so", "libX11", "libstdc++", "libgtk", "libQt" };
+#endif
     for (size_t i = 0; i < sizeof banned / sizeof banned[0]; i++)
         if (strstr(out, banned[i]))
             fail_msg("generator.so needs %s", banned[i]);
