@@ -96,8 +96,8 @@ dgxm_decoder_state *dgxm_decoder_state_new(dgxm_decoder *dec, int rows, int capa
             return NULL;
         }
     }
-    if (lt > 0 && dgxm_decoder_project_conditioning(dec, conditioning, lt, st->cross_k,
-                                                    st->cross_v, err) != DGXM_OK) {
+    if (lt > 0 && dgxm_decoder_project_conditioning(dec, conditioning, lt, st->cross_k, st->cross_v,
+                                                    err) != DGXM_OK) {
         dgxm_decoder_state_free(st);
         return NULL;
     }

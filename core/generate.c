@@ -76,7 +76,7 @@ typedef struct generation {
     float *logits; /* [rows][K][V] */
     float *guided; /* [V] */
     dgxm_token_weight *work;
-    int32_t *grid; /* [K][window + D + 1] */
+    int32_t *grid;             /* [K][window + D + 1] */
     dgxm_decoder_fused *fused; /* the whole step on the device, when the backend offers it */
     dgxm_error *err;
 } generation;
@@ -133,6 +133,9 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
             g->grid[k * columns + s] =
                 t >= 0 && t < prompt ? g->codes[(size_t)k * g->total + offset + t] : pad;
         }
+    int32_t *column = malloc((size_t)K * sizeof *column);
+    if (!column)
+        return dgxm_error_set(g->err, DGXM_ERR_NOMEM, "generate: out of memory");
     dgxm_decoder_state *st = NULL;
     dgxm_status s = DGXM_OK;
     if (g->fused)
@@ -140,10 +143,7 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
                                       g->err);
     else if (!(st = dgxm_decoder_state_new(g->dec, rows, columns - 1, g->conditioning, g->lt,
                                            g->err)))
-        return g->err->status;
-    int32_t *column = malloc((size_t)K * sizeof *column);
-    if (!s && !column)
-        s = dgxm_error_set(g->err, DGXM_ERR_NOMEM, "generate: out of memory");
+        s = g->err->status;
     for (int step = 1; !s && step < columns; step++) {
         if (g->fused) {
             s = dgxm_decoder_fused_step(g->fused, column, g->err);
@@ -182,8 +182,8 @@ static dgxm_status open_fused(generation *g, window_plan plan)
     dgxm_error e = { 0 };
     const int rows = g->opt->sampling.guidance > 1.0 ? 2 : 1;
     const int longest = plan.window < g->total ? plan.window : g->total;
-    g->fused = dgxm_decoder_fused_new(g->dec, rows, longest + g->max_delay, g->conditioning,
-                                      g->lt, &g->opt->sampling, &e);
+    g->fused = dgxm_decoder_fused_new(g->dec, rows, longest + g->max_delay, g->conditioning, g->lt,
+                                      &g->opt->sampling, &e);
     if (g->fused || e.status == DGXM_ERR_UNSUPPORTED)
         return DGXM_OK;
     *g->err = e;

@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 typedef struct dgxm_sampling {
-    bool greedy;        /* argmax; temperature, top_k and top_p are then unused */
     double temperature; /* > 0 */
-    int top_k;          /* keep the k most likely (ties at the k-th kept); 0 = off */
     double top_p;       /* keep the smallest set whose mass reaches p; 1.0 = off */
     double guidance;    /* classifier-free guidance scale; <= 1 turns the null branch off */
     uint64_t seed;
+    int top_k;   /* keep the k most likely (ties at the k-th kept); 0 = off */
+    bool greedy; /* argmax; temperature, top_k and top_p are then unused */
 } dgxm_sampling;
 
 /* Checks ranges; the message names the parameter and the value. */

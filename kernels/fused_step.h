@@ -25,29 +25,29 @@ struct dgxm_matrix;
 
 typedef struct dgxm_fused_layer {
     const float *ln_self_w, *ln_self_b, *ln_cross_w, *ln_cross_b, *ln_ff_w, *ln_ff_b;
-    const struct dgxm_matrix *q, *k, *v, *o;   /* self-attention */
-    const struct dgxm_matrix *cq, *co;         /* cross-attention (cross K/V precomputed) */
+    const struct dgxm_matrix *q, *k, *v, *o; /* self-attention */
+    const struct dgxm_matrix *cq, *co;       /* cross-attention (cross K/V precomputed) */
     const struct dgxm_matrix *fc1, *fc2;
-    const float *cross_k, *cross_v;            /* [lt][hidden], the conditioned row's */
+    const float *cross_k, *cross_v; /* [lt][hidden], the conditioned row's */
 } dgxm_fused_layer;
 
 /* How each codebook's token is chosen; the same rules as core/sampler.h, drawn from the same
  * Philox stream (seed, global step, codebook), so a backend reproduces the host's choice for
  * the same logits. */
 typedef struct dgxm_fused_sampling {
-    bool greedy;
     double temperature;
-    int top_k;
     double top_p;
-    float guidance; /* applied when rows == 2 */
     uint64_t seed;
+    int top_k;
+    float guidance; /* applied when rows == 2 */
+    bool greedy;
 } dgxm_fused_sampling;
 
 typedef struct dgxm_fused_desc {
     int layers, hidden, heads, ffn, codebooks, vocab, channels;
-    int rows;     /* 1, or 2 with guidance (row 1 is the null branch) */
-    int capacity; /* the most positions one window runs */
-    int lt;       /* text tokens (0: no cross-attention) */
+    int rows;                    /* 1, or 2 with guidance (row 1 is the null branch) */
+    int capacity;                /* the most positions one window runs */
+    int lt;                      /* text tokens (0: no cross-attention) */
     const float *const *embed;   /* [codebooks] tables [vocab + 1][hidden], device */
     const float *positions_host; /* [capacity][hidden] sinusoids, host (copied) */
     const dgxm_fused_layer *layer;
@@ -75,9 +75,9 @@ typedef struct dgxm_fused_step_ops {
     /* Starts a window: grid is host memory [codebooks][columns] (the input tokens, prompt codes
      * and specials); frames [prompt, frames) of it are generated; the next step is column 1 at
      * position 0; step_base is the global step index of that step (the Philox counter). */
-    dgxm_status (*window_begin)(struct dgxm_backend *b, dgxm_fused_program *p,
-                                const int32_t *grid, int columns, int prompt, int frames,
-                                int step_base, dgxm_error *err);
+    dgxm_status (*window_begin)(struct dgxm_backend *b, dgxm_fused_program *p, const int32_t *grid,
+                                int columns, int prompt, int frames, int step_base,
+                                dgxm_error *err);
 
     /* Runs the next step and writes column step of the grid to host memory column[codebooks]
      * (the chosen tokens where the window generates, the grid's value elsewhere). */

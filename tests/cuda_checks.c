@@ -198,10 +198,9 @@ static void check_linear(cuda_checks *c, dgxm_weight_format fmt, bool rounded, i
 {
     check_case k;
     const bool bf16 = fmt == DGXM_WEIGHT_BF16;
-    static const char *const names[] = { "linear f32", "linear bf16", "linear f16",
-                                         "linear int8" };
-    begin(&k, c, bf16 && rounded ? "linear bf16 (rw)" : names[fmt], "m=%d %dx%d%s%s", m, rows,
-          cols, use_bias ? " bias" : "", accumulate ? " acc" : "");
+    static const char *const names[] = { "linear f32", "linear bf16", "linear f16", "linear int8" };
+    begin(&k, c, bf16 && rounded ? "linear bf16 (rw)" : names[fmt], "m=%d %dx%d%s%s", m, rows, cols,
+          use_bias ? " bias" : "", accumulate ? " acc" : "");
     const size_t nw = (size_t)rows * cols, nx = (size_t)m * cols, ny = (size_t)m * rows;
     float *w = random_floats(c, nw, 1.0f), *x = random_floats(c, nx, 1.0f);
     float *bias = use_bias ? random_floats(c, (size_t)rows, 1.0f) : NULL;
@@ -233,9 +232,9 @@ static void check_linear(cuda_checks *c, dgxm_weight_format fmt, bool rounded, i
                 &err) &&
         gpu_get(&k, y_gpu, dy, ny))
         compare(&k, y_gpu, y_cpu, ny,
-                fmt == DGXM_WEIGHT_INT8                             ? 3e-2
+                fmt == DGXM_WEIGHT_INT8                        ? 3e-2
                 : fmt == DGXM_WEIGHT_F16 || (bf16 && !rounded) ? 1e-2
-                                                                    : 1e-5);
+                                                               : 1e-5);
     if (mg.data)
         gpu->ops->matrix_free(gpu, &mg);
     finish(&k);

@@ -199,9 +199,8 @@ static double rel_error(const float *got, const float *want, size_t n)
 }
 
 /* The host's choice from the device's logits for codebook k of this step. */
-static int host_choice(const float *logits, const model *m, int rows, int k,
-                       const dgxm_sampling *s, int global_step, dgxm_token_weight *work,
-                       float *guided)
+static int host_choice(const float *logits, const model *m, int rows, int k, const dgxm_sampling *s,
+                       int global_step, dgxm_token_weight *work, float *guided)
 {
     const int V = m->cfg->decoder.vocab_size, K = m->cfg->decoder.num_codebooks;
     const float *cond = logits + (size_t)k * V;

@@ -52,7 +52,7 @@ static int parse_format(const char *v, dgxm_weight_format *f)
     static const dgxm_weight_format all[] = { DGXM_WEIGHT_F32, DGXM_WEIGHT_BF16, DGXM_WEIGHT_F16,
                                               DGXM_WEIGHT_INT8 };
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        if (!strcmp(v, format_name(all[i]))) {
+        if (strcmp(v, format_name(all[i])) == 0) {
             *f = all[i];
             return 0;
         }
@@ -177,10 +177,11 @@ static int parse(int argc, char **argv, bench_args *a)
     }
     if (!(a->seconds > 0 && a->seconds <= 300) || a->repeats < 1 || a->repeats > 1000 ||
         a->threads < 0 || a->full < -1 || a->full > 1) {
-        fprintf(stderr, "dgxm bench: --seconds in (0, 300], --repeats in [1, 1000], --full 0 or 1\n");
+        fprintf(stderr,
+                "dgxm bench: --seconds in (0, 300], --repeats in [1, 1000], --full 0 or 1\n");
         return -1;
     }
-    if (strcmp(a->device, "cpu") && strncmp(a->device, "cuda", 4)) {
+    if (strcmp(a->device, "cpu") != 0 && strncmp(a->device, "cuda", 4) != 0) {
         fprintf(stderr, "dgxm bench: --device %s: use cpu, cuda or cuda:N\n", a->device);
         return -1;
     }
@@ -335,8 +336,9 @@ typedef struct figures {
 
 static dgxm_sampling bench_sampling(void)
 {
-    return (dgxm_sampling){ .temperature = 1.0, .top_k = 250, .top_p = 1.0, .guidance = 3.0,
-                            .seed = 1234 };
+    return (dgxm_sampling){
+        .temperature = 1.0, .top_k = 250, .top_p = 1.0, .guidance = 3.0, .seed = 1234
+    };
 }
 
 /* A real generation of the clip: per-step times from its progress hook, and the end-to-end
@@ -452,8 +454,8 @@ static int count_kernels(parts *p, const bench_args *a, const float *cond, int l
             total += prof[i].ms;
         printf("profile of step %d, each kernel alone (%.3f ms in all):\n", columns - 2, total);
         for (int i = 0; i < count; i++)
-            printf("  %-18s %4d launches %8.3f ms %7.2f us each\n", prof[i].name,
-                   prof[i].launches, prof[i].ms, 1e3 * prof[i].ms / prof[i].launches);
+            printf("  %-18s %4d launches %8.3f ms %7.2f us each\n", prof[i].name, prof[i].launches,
+                   prof[i].ms, 1e3 * prof[i].ms / prof[i].launches);
         if (count < 0)
             printf("  (failed: %s)\n", e.message);
         free(grid);
@@ -484,9 +486,9 @@ static void write_json(const char *path, const bench_args *a, const char *dir, c
             dir, a->random ? a->random : "", a->device, format_name(a->dtype),
             f->kernels ? "fused" : "ops", dc->hidden_size, dc->num_layers, a->seconds, f->steps,
             f->measured ? "true" : "false", f->load_s, f->t5_ms, f->step_ms[0], f->step_ms[1],
-            f->step_ms[2], f->kernels, f->codec_ms, f->generate_s, f->end_to_end_s,
-            f->weight_bytes, f->kv_bytes, f->weight_bytes + f->kv_bytes, f->bandwidth,
-            f->floor_ms, f->floor_ms > 0 ? f->step_ms[1] / f->floor_ms : 0);
+            f->step_ms[2], f->kernels, f->codec_ms, f->generate_s, f->end_to_end_s, f->weight_bytes,
+            f->kv_bytes, f->weight_bytes + f->kv_bytes, f->bandwidth, f->floor_ms,
+            f->floor_ms > 0 ? f->step_ms[1] / f->floor_ms : 0);
     if (fclose(out) != 0)
         fprintf(stderr, "dgxm bench: %s: write failed\n", path);
 }
@@ -508,15 +510,17 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
            dc->hidden_size, dc->num_layers, dc->num_codebooks, format_name(a->dtype), a->device);
     printf("load: %.2f s\n", f.load_s);
 
-    enum { LT = 12 };
+    enum {
+        LT = 12
+    };
     int32_t ids[LT];
     for (int i = 0; i < LT; i++)
         ids[i] = i == LT - 1 ? 1 : 100 + 37 * i;
     float *cond = malloc((size_t)LT * dc->hidden_size * sizeof *cond);
     float *logits = malloc((size_t)2 * dc->num_codebooks * dc->vocab_size * sizeof *logits);
     int32_t *codes = malloc((size_t)dc->num_codebooks * f.frames * sizeof *codes);
-    float *audio = malloc((size_t)dc->audio_channels * f.frames * p.cfg->encodec.hop_length *
-                          sizeof *audio);
+    float *audio =
+        malloc((size_t)dc->audio_channels * f.frames * p.cfg->encodec.hop_length * sizeof *audio);
     int rc = -1;
     if (!cond || !logits || !codes || !audio)
         goto out;
@@ -546,13 +550,13 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
     f.weight_bytes = dgxm_decoder_step_weight_bytes(p.dec);
     const double kv_size = f.kernels && a->dtype != DGXM_WEIGHT_F32 ? 2 : 4;
     f.kv_bytes = 2.0 * 2 * dc->num_layers * (f.steps / 2.0) * dc->hidden_size * kv_size;
-    f.bandwidth = strcmp(a->device, "cpu") ? measure_device_bandwidth(p.b)
-                                           : measure_read_bandwidth(a->threads);
+    f.bandwidth = strcmp(a->device, "cpu") != 0 ? measure_device_bandwidth(p.b)
+                                                : measure_read_bandwidth(a->threads);
     f.floor_ms = (f.weight_bytes + f.kv_bytes) / (f.bandwidth * 1e9) * 1e3;
     printf("bytes per step (mean over the clip): %.1f MB weights + %.1f MB KV cache; %s bandwidth "
            "%.1f GB/s; floor %.3f ms; middle step / floor %.2f\n",
            f.weight_bytes / 1e6, f.kv_bytes / 1e6,
-           strcmp(a->device, "cpu") ? "device copy" : "read", f.bandwidth, f.floor_ms,
+           strcmp(a->device, "cpu") != 0 ? "device copy" : "read", f.bandwidth, f.floor_ms,
            f.step_ms[1] / f.floor_ms);
     if (a->json)
         write_json(a->json, a, dir, &p, &f);

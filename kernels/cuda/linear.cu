@@ -91,8 +91,8 @@ dgxm_status dgxm_cuda_matrix_upload(dgxm_backend *b, const float *host, int rows
     void *packed = NULL;
     if (format != DGXM_WEIGHT_F32 && !(packed = pack(host, count, rows, cols, format, scales))) {
         free(scales);
-        return dgxm_error_set(err, DGXM_ERR_NOMEM,
-                              "cuda matrix_upload: %zu bytes of host staging", bytes);
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cuda matrix_upload: %zu bytes of host staging",
+                              bytes);
     }
     const void *src = packed ? packed : host;
     void *dev = b->ops->alloc(b, bytes);

@@ -6,7 +6,8 @@
 
 #include <cuda_fp16.h>
 
-namespace {
+namespace
+{
 
 constexpr int ROWS = 4; /* activation rows per pass over a weight row */
 

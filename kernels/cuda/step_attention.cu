@@ -6,7 +6,8 @@
  * 64 (even) dimensions: 64 in every released MusicGen. */
 #include "step_internal.h"
 
-namespace {
+namespace
+{
 
 constexpr int HD = DGXM_STEP_HEAD_DIM; /* the most; a.head_dim is the actual size */
 constexpr int WARPS = DGXM_STEP_ATTN_CHUNK / 32;
@@ -25,8 +26,8 @@ template <> __device__ __forceinline__ float2 load2<__half>(const __half *p)
 /* q . k over one 16-byte vector of keys at element offset i. */
 __device__ __forceinline__ float dot16(uint4 v, const float *q, const float *)
 {
-    return q[0] * __uint_as_float(v.x) + q[1] * __uint_as_float(v.y) +
-           q[2] * __uint_as_float(v.z) + q[3] * __uint_as_float(v.w);
+    return q[0] * __uint_as_float(v.x) + q[1] * __uint_as_float(v.y) + q[2] * __uint_as_float(v.z) +
+           q[3] * __uint_as_float(v.w);
 }
 __device__ __forceinline__ float dot16(uint4 v, const float *q, const __half *)
 {
@@ -41,8 +42,8 @@ __device__ __forceinline__ float dot16(uint4 v, const float *q, const __half *)
 }
 
 template <typename T>
-__global__ void __launch_bounds__(DGXM_STEP_ATTN_CHUNK) step_attention_kernel(
-    const dgxm_step_attention_args a)
+__global__ void __launch_bounds__(DGXM_STEP_ATTN_CHUNK)
+    step_attention_kernel(const dgxm_step_attention_args a)
 {
     __shared__ float qs[HD];
     __shared__ float warp_max[WARPS], warp_sum[WARPS];
@@ -164,11 +165,11 @@ dgxm_status dgxm_step_attention(const dgxm_step_attention_args *a, cudaStream_t 
 {
     const dim3 grid((unsigned)a->max_splits, (unsigned)a->heads, (unsigned)a->rows);
     const dgxm_step_attention_args args = *a;
-    const cudaError_t e =
-        a->kv_half ? dgxm_step_launch(step_attention_kernel<__half>, grid,
-                                      dim3(DGXM_STEP_ATTN_CHUNK), 0, s, pdl, args)
-                   : dgxm_step_launch(step_attention_kernel<float>, grid,
-                                      dim3(DGXM_STEP_ATTN_CHUNK), 0, s, pdl, args);
+    const cudaError_t e = a->kv_half
+                              ? dgxm_step_launch(step_attention_kernel<__half>, grid,
+                                                 dim3(DGXM_STEP_ATTN_CHUNK), 0, s, pdl, args)
+                              : dgxm_step_launch(step_attention_kernel<float>, grid,
+                                                 dim3(DGXM_STEP_ATTN_CHUNK), 0, s, pdl, args);
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "step attention", "launch");
     return dgxm_cuda_launched(err, "step attention");

@@ -8,7 +8,8 @@
  * cheaper than a separate kernel and a round trip. Reductions run in a fixed order. */
 #include "step_internal.h"
 
-namespace {
+namespace
+{
 
 constexpr int UNROLL = 4; /* 16-byte loads per lane per tile */
 
@@ -163,8 +164,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
 #pragma unroll
         for (int u = 0; u < T; u++) {
             const int c = lane + u * 32;
-            tile[j][u] = feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c)
-                                                      : make_uint4(0, 0, 0, 0);
+            tile[j][u] =
+                feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c) : make_uint4(0, 0, 0, 0);
         }
     dgxm_pdl_wait(); /* x is the kernel before's output */
 
@@ -242,23 +243,17 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             const float y = dgxm_warp_sum(acc[j][m]) * scale;
             if (lane != 0)
                 continue;
-            const long long at = (long long)pos * seg->pos_stride +
-                                 (long long)m * seg->row_stride + feature[j];
+            const long long at =
+                (long long)pos * seg->pos_stride + (long long)m * seg->row_stride + feature[j];
             if (seg->out_half) {
                 static_cast<__half *>(seg->out)[at] = __float2half_rn(y);
                 continue;
             }
             float *out = static_cast<float *>(seg->out) + at;
             switch (seg->mode) {
-            case DGXM_GEMV_STORE:
-                *out = y;
-                break;
-            case DGXM_GEMV_ACCUM:
-                *out += y;
-                break;
-            case DGXM_GEMV_GELU:
-                *out = gelu(y);
-                break;
+            case DGXM_GEMV_STORE: *out = y; break;
+            case DGXM_GEMV_ACCUM: *out += y; break;
+            case DGXM_GEMV_GELU: *out = gelu(y); break;
             }
         }
     }
@@ -293,12 +288,9 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
     for (int i = 0; i < a->segments; i++)
         features += a->seg[i].features;
     switch (rows_per_warp(features, a->sm_count)) {
-    case 4:
-        return launch_rw<FMT, M, 4>(a, features, s, pdl, err);
-    case 2:
-        return launch_rw<FMT, M, 2>(a, features, s, pdl, err);
-    default:
-        return launch_rw<FMT, M, 1>(a, features, s, pdl, err);
+    case 4: return launch_rw<FMT, M, 4>(a, features, s, pdl, err);
+    case 2: return launch_rw<FMT, M, 2>(a, features, s, pdl, err);
+    default: return launch_rw<FMT, M, 1>(a, features, s, pdl, err);
     }
 }
 
@@ -307,14 +299,10 @@ dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStrea
                         dgxm_error *err)
 {
     switch (f) {
-    case DGXM_WEIGHT_F32:
-        return launch<DGXM_WEIGHT_F32, M>(a, s, pdl, err);
-    case DGXM_WEIGHT_BF16:
-        return launch<DGXM_WEIGHT_BF16, M>(a, s, pdl, err);
-    case DGXM_WEIGHT_F16:
-        return launch<DGXM_WEIGHT_F16, M>(a, s, pdl, err);
-    case DGXM_WEIGHT_INT8:
-        return launch<DGXM_WEIGHT_INT8, M>(a, s, pdl, err);
+    case DGXM_WEIGHT_F32: return launch<DGXM_WEIGHT_F32, M>(a, s, pdl, err);
+    case DGXM_WEIGHT_BF16: return launch<DGXM_WEIGHT_BF16, M>(a, s, pdl, err);
+    case DGXM_WEIGHT_F16: return launch<DGXM_WEIGHT_F16, M>(a, s, pdl, err);
+    case DGXM_WEIGHT_INT8: return launch<DGXM_WEIGHT_INT8, M>(a, s, pdl, err);
     }
     return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step gemv: weight format %d", (int)f);
 }

@@ -33,8 +33,7 @@ static __device__ __forceinline__ void dgxm_pdl_wait(void)
  * pdl is set. */
 template <typename... Params, typename... Args>
 static inline cudaError_t dgxm_step_launch(void (*kernel)(Params...), dim3 grid, dim3 block,
-                                           size_t smem, cudaStream_t s, bool pdl,
-                                           Args &&...args)
+                                           size_t smem, cudaStream_t s, bool pdl, Args &&...args)
 {
     cudaLaunchConfig_t cfg = {};
     cfg.gridDim = grid;
@@ -59,7 +58,8 @@ typedef struct dgxm_step_counters {
 } dgxm_step_counters;
 
 enum {
-    DGXM_STEP_HEAD_DIM = 64, /* the largest head: every MusicGen size has 1024/16, 1536/24, 2048/32 */
+    DGXM_STEP_HEAD_DIM =
+        64, /* the largest head: every MusicGen size has 1024/16, 1536/24, 2048/32 */
     DGXM_STEP_ATTN_CHUNK = 128, /* keys per attention block (4 warps x 32) */
     DGXM_STEP_GEMV_WARPS = 8,
     DGXM_STEP_MAX_VOCAB = 4096 /* the sampler sorts a codebook's logits in shared memory */
@@ -75,8 +75,8 @@ typedef enum dgxm_gemv_mode {
 /* A run of output features with its own weights and destination: the Q, K and V projections
  * are three segments of one launch. */
 typedef struct dgxm_gemv_segment {
-    const void *w;        /* [features][k] in the launch's weight format */
-    const float *scales;  /* int8: one per feature */
+    const void *w;       /* [features][k] in the launch's weight format */
+    const float *scales; /* int8: one per feature */
     int features;
     void *out;            /* float32, or float16 when out_half */
     long long pos_stride; /* elements added per decoder position (KV cache rows); 0 otherwise */
@@ -88,8 +88,8 @@ typedef struct dgxm_gemv_segment {
 typedef struct dgxm_gemv_args {
     dgxm_gemv_segment seg[3];
     int segments;
-    int k;      /* inputs per feature */
-    int rows;   /* batch rows of x (1 or 2) */
+    int k;    /* inputs per feature */
+    int rows; /* batch rows of x (1 or 2) */
     const float *x;
     int x_stride;
     const float *ln_w, *ln_b; /* LayerNorm folded in front (eps 1e-5); NULL: x as it is */
@@ -114,9 +114,9 @@ typedef struct dgxm_step_attention_args {
     const dgxm_step_counters *counters; /* else keys = position + 1 (the causal self-attention) */
     int heads, head_dim, rows, max_splits;
     float scale;
-    float *partials;   /* [rows * heads][max_splits][2 + DGXM_STEP_HEAD_DIM] */
-    int *arrivals;     /* [rows * heads], zero between launches */
-    float *out;        /* [rows][heads * head_dim] */
+    float *partials; /* [rows * heads][max_splits][2 + DGXM_STEP_HEAD_DIM] */
+    int *arrivals;   /* [rows * heads], zero between launches */
+    float *out;      /* [rows][heads * head_dim] */
     int out_stride;
 } dgxm_step_attention_args;
 

@@ -20,11 +20,11 @@ struct dgxm_fused_program {
     int max_splits, kernels, columns, next_step, sm_count;
     bool kv_half;
     dgxm_step_counters *counters;
-    int32_t *grid;          /* [K][capacity + 1] */
-    int32_t *column_dev;    /* [K] */
-    int32_t *column_host;   /* [K], pinned */
-    const float **embed;    /* [K] device pointers, device array */
-    float *positions;       /* [capacity][hidden] */
+    int32_t *grid;        /* [K][capacity + 1] */
+    int32_t *column_dev;  /* [K] */
+    int32_t *column_host; /* [K], pinned */
+    const float **embed;  /* [K] device pointers, device array */
+    float *positions;     /* [capacity][hidden] */
     float *x, *q, *attn, *ff, *logits;
     void *k_cache, *v_cache; /* [layers][capacity][rows][hidden] */
     float *partials;
@@ -38,7 +38,8 @@ struct dgxm_fused_program {
     int mark_count, mark_max;
 };
 
-namespace {
+namespace
+{
 
 dgxm_fused_program *fail_free(dgxm_backend *b, dgxm_fused_program *p);
 
@@ -81,8 +82,7 @@ const char *unsupported(const dgxm_fused_desc *d)
         if (d->lt > 0 && (!matrix_ok(l->cq, f, h, h) || !matrix_ok(l->co, f, h, h)))
             return "cross-attention matrices of mixed formats or shapes";
     }
-    if (!d->lm_heads || d->lm_heads->rows != d->codebooks * d->vocab ||
-        d->lm_heads->cols != h)
+    if (!d->lm_heads || d->lm_heads->rows != d->codebooks * d->vocab || d->lm_heads->cols != h)
         return "heads of another shape";
     return NULL;
 }
@@ -138,8 +138,8 @@ dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, cons
     a.heads = d->heads;
     a.head_dim = d->hidden / d->heads;
     a.rows = rows;
-    a.max_splits = causal ? p->max_splits
-                          : (length + DGXM_STEP_ATTN_CHUNK - 1) / DGXM_STEP_ATTN_CHUNK;
+    a.max_splits =
+        causal ? p->max_splits : (length + DGXM_STEP_ATTN_CHUNK - 1) / DGXM_STEP_ATTN_CHUNK;
     a.scale = 1.0f / sqrtf((float)a.head_dim);
     a.partials = p->partials;
     a.arrivals = p->arrivals;
@@ -214,8 +214,8 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
 dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
-    dgxm_step_embed_args e = { p->embed, p->positions, p->grid, p->counters,
-                               d->codebooks, d->hidden, d->rows, p->x };
+    dgxm_step_embed_args e = { p->embed,     p->positions, p->grid, p->counters,
+                               d->codebooks, d->hidden,    d->rows, p->x };
     p->kernels = 0;
     dgxm_status st = dgxm_step_embed(&e, s, p->pdl, err);
     if (!st)
@@ -225,8 +225,7 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     if (st)
         return st;
     dgxm_gemv_args a = gemv_args(p, p->x, d->rows, d->hidden, d->ln_out_w, d->ln_out_b);
-    a.seg[0] = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false,
-                       DGXM_GEMV_STORE);
+    a.seg[0] = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false, DGXM_GEMV_STORE);
     a.segments = 1;
     if ((st = dgxm_step_gemv(d->lm_heads->format, &a, s, p->pdl, err)))
         return st;
@@ -248,9 +247,10 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     if ((st = dgxm_step_advance(p->counters, s, p->pdl, err)))
         return st;
     mark(p, s, "advance");
-    DGXM_CUDA_TRY(err, "step", cudaMemcpyAsync(p->column_host, p->column_dev,
-                                               (size_t)d->codebooks * sizeof(int32_t),
-                                               cudaMemcpyDeviceToHost, s));
+    DGXM_CUDA_TRY(err, "step",
+                  cudaMemcpyAsync(p->column_host, p->column_dev,
+                                  (size_t)d->codebooks * sizeof(int32_t), cudaMemcpyDeviceToHost,
+                                  s));
     return DGXM_OK;
 }
 
@@ -291,15 +291,12 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     const size_t parts = R * d->heads * (size_t)p->max_splits * (2 + DGXM_STEP_HEAD_DIM);
     if (!grab(b, &p->counters, sizeof *p->counters) ||
         !grab(b, &p->grid, K * (d->capacity + 1) * sizeof(int32_t)) ||
-        !grab(b, &p->column_dev, K * sizeof(int32_t)) ||
-        !grab(b, &p->embed, K * sizeof(float *)) ||
+        !grab(b, &p->column_dev, K * sizeof(int32_t)) || !grab(b, &p->embed, K * sizeof(float *)) ||
         !grab(b, &p->positions, (size_t)d->capacity * h * sizeof(float)) ||
         !grab(b, &p->x, R * h * sizeof(float)) || !grab(b, &p->q, R * h * sizeof(float)) ||
-        !grab(b, &p->attn, R * h * sizeof(float)) ||
-        !grab(b, &p->ff, R * d->ffn * sizeof(float)) ||
-        !grab(b, &p->logits, R * K * d->vocab * sizeof(float)) ||
-        !grab(b, &p->k_cache, cache) || !grab(b, &p->v_cache, cache) ||
-        !grab(b, &p->partials, parts * sizeof(float)) ||
+        !grab(b, &p->attn, R * h * sizeof(float)) || !grab(b, &p->ff, R * d->ffn * sizeof(float)) ||
+        !grab(b, &p->logits, R * K * d->vocab * sizeof(float)) || !grab(b, &p->k_cache, cache) ||
+        !grab(b, &p->v_cache, cache) || !grab(b, &p->partials, parts * sizeof(float)) ||
         !grab(b, &p->arrivals, R * d->heads * sizeof(int)))
         return dgxm_error_set(err, DGXM_ERR_NOMEM,
                               "cuda decode step: device memory for %d positions x %d rows "
@@ -308,12 +305,12 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     DGXM_CUDA_TRY(err, "decode step", cudaMallocHost(&p->column_host, K * sizeof(int32_t)));
     dgxm_cuda_backend *cb = dgxm_cuda(b);
     DGXM_CUDA_TRY(err, "decode step",
-                  cudaMemcpyAsync(p->embed, d->embed, K * sizeof(float *),
-                                  cudaMemcpyHostToDevice, cb->stream));
+                  cudaMemcpyAsync(p->embed, d->embed, K * sizeof(float *), cudaMemcpyHostToDevice,
+                                  cb->stream));
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemcpyAsync(p->positions, d->positions_host,
-                                  (size_t)d->capacity * h * sizeof(float),
-                                  cudaMemcpyHostToDevice, cb->stream));
+                                  (size_t)d->capacity * h * sizeof(float), cudaMemcpyHostToDevice,
+                                  cb->stream));
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemsetAsync(p->arrivals, 0, R * d->heads * sizeof(int), cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->k_cache, 0, cache, cb->stream));
@@ -351,8 +348,7 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !(no_pdl && !strcmp(no_pdl, "0"));
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
-    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) ||
-        capture(dgxm_cuda(b), p, err))
+    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || capture(dgxm_cuda(b), p, err))
         return fail_free(b, p);
     return p;
 }
@@ -383,8 +379,8 @@ dgxm_fused_program *fail_free(dgxm_backend *b, dgxm_fused_program *p)
     return NULL;
 }
 
-dgxm_status window_begin(dgxm_backend *b, dgxm_fused_program *p, const int32_t *grid,
-                         int columns, int prompt, int frames, int step_base, dgxm_error *err)
+dgxm_status window_begin(dgxm_backend *b, dgxm_fused_program *p, const int32_t *grid, int columns,
+                         int prompt, int frames, int step_base, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
     if (columns < 2 || columns - 1 > d->capacity)

@@ -8,7 +8,8 @@
  * and the sums and the draw accumulated in double in sorted order by one thread. */
 #include "step_internal.h"
 
-namespace {
+namespace
+{
 
 constexpr int SAMPLE_THREADS = 1024;
 
