@@ -109,13 +109,8 @@ dgxm_decoder_fused *dgxm_decoder_fused_new(dgxm_decoder *dec, int rows, int capa
                        dec->b->ops->name);
         return NULL;
     }
-    if (rows < 1 || rows > 2 || capacity < 1 || capacity > dec->max_positions || lt < 0 ||
-        (lt > 0 && !conditioning)) {
-        dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
-                       "decoder: rows %d, capacity %d (at most %d positions), %d text tokens", rows,
-                       capacity, dec->max_positions, lt);
+    if (dgxm_decoder_check_generation(dec, rows, capacity, conditioning, lt, err))
         return NULL;
-    }
     dgxm_decoder_fused *f = calloc(1, sizeof *f);
     if (!f) {
         dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: out of memory");

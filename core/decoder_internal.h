@@ -36,6 +36,11 @@ struct dgxm_decoder_state {
     float *x, *h, *q, *attn, *ff, *tmp, *logits; /* activations */
 };
 
+/* DGXM_ERR_INVALID_ARG naming the values unless rows (1 or 2), capacity (positions) and lt
+ * (text tokens, with conditioning when > 0) fit this decoder: the checks of every generation. */
+dgxm_status dgxm_decoder_check_generation(const dgxm_decoder *dec, int rows, int capacity,
+                                          const float *conditioning, int lt, dgxm_error *err);
+
 /* cross_k and cross_v [layers][lt][hidden] (backend memory) from host conditioning[lt][hidden]:
  * the text's keys and values, computed once per generation. */
 dgxm_status dgxm_decoder_project_conditioning(dgxm_decoder *dec, const float *conditioning, int lt,

@@ -44,19 +44,26 @@ dgxm_status dgxm_decoder_project_conditioning(dgxm_decoder *dec, const float *co
     return s;
 }
 
+dgxm_status dgxm_decoder_check_generation(const dgxm_decoder *dec, int rows, int capacity,
+                                          const float *conditioning, int lt, dgxm_error *err)
+{
+    if (rows < 1 || rows > 2 || capacity < 1 || capacity > dec->max_positions || lt < 0 ||
+        (lt > 0 && !conditioning))
+        return dgxm_error_set(
+            err, DGXM_ERR_INVALID_ARG,
+            "decoder: rows %d, capacity %d (at most %d positions), %d text tokens", rows, capacity,
+            dec->max_positions, lt);
+    return DGXM_OK;
+}
+
 dgxm_decoder_state *dgxm_decoder_state_new(dgxm_decoder *dec, int rows, int capacity,
                                            const float *conditioning, int lt, dgxm_error *err)
 {
     dgxm_error local;
     err = dgxm_error_or(err, &local);
     const dgxm_decoder_config *c = &dec->cfg;
-    if (rows < 1 || rows > 2 || capacity < 1 || capacity > dec->max_positions || lt < 0 ||
-        (lt > 0 && !conditioning)) {
-        dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
-                       "decoder: rows %d, capacity %d (at most %d positions), %d text tokens", rows,
-                       capacity, dec->max_positions, lt);
+    if (dgxm_decoder_check_generation(dec, rows, capacity, conditioning, lt, err))
         return NULL;
-    }
     dgxm_decoder_state *st = calloc(1, sizeof *st);
     if (!st) {
         dgxm_error_set(err, DGXM_ERR_NOMEM, "decoder: out of memory");

@@ -10,11 +10,10 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "rt_guard/rt_guard.h"
+#include "rt_guard_client.h"
 #include "rt_scenario.h"
 #include "test_support.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct {
-    dgxm_rt_guard_fn enter, leave, reset;
-    dgxm_rt_guard_count_fn violations;
-    dgxm_rt_guard_name_fn first;
-} guard;
+static rt_guard_client guard;
 
 static const char *skip_reason;
 
@@ -116,40 +111,10 @@ static void audio_thread_calls_are_real_time_safe(void **state)
     assert_true(r.periods > 100);
 }
 
-/* Finds the guard when it is preloaded; otherwise re-executes this program with it. */
-static void find_guard(char **argv)
-{
-    *(void **)&guard.enter = dlsym(RTLD_DEFAULT, "dgxm_rt_guard_enter");
-    if (guard.enter) {
-        *(void **)&guard.leave = dlsym(RTLD_DEFAULT, "dgxm_rt_guard_leave");
-        *(void **)&guard.reset = dlsym(RTLD_DEFAULT, "dgxm_rt_guard_reset");
-        *(void **)&guard.violations = dlsym(RTLD_DEFAULT, "dgxm_rt_guard_violations");
-        *(void **)&guard.first = dlsym(RTLD_DEFAULT, "dgxm_rt_guard_first");
-        return;
-    }
-#if defined(__SANITIZE_ADDRESS__)
-    (void)argv;
-    skip_reason =
-        "the real-time guard replaces malloc, which ASan owns (runs in the default build)";
-#else
-    const char *dir = getenv("DGXM_BUILD_DIR");
-    char path[4096];
-    snprintf(path, sizeof path, "%s/tests/rt_guard/libdgxm_rt_guard.so", dir ? dir : "build");
-    if (access(path, R_OK) != 0 || getenv("DGXM_RT_GUARD_TRIED")) {
-        skip_reason = "the real-time guard library was not found or does not load";
-        return;
-    }
-    setenv("LD_PRELOAD", path, 1);
-    setenv("DGXM_RT_GUARD_TRIED", "1", 1);
-    execv("/proc/self/exe", argv);
-    skip_reason = "cannot re-execute under the real-time guard";
-#endif
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    find_guard(argv);
+    skip_reason = rt_guard_client_find(&guard, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(guard_catches_planted_calls),
         cmocka_unit_test(audio_thread_calls_are_real_time_safe),

@@ -17,7 +17,7 @@ template <int FMT> struct weights;
 
 template <> struct weights<DGXM_WEIGHT_F32> {
     static constexpr int per_load = 4;
-    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
     {
         f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y);
         f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
@@ -26,7 +26,7 @@ template <> struct weights<DGXM_WEIGHT_F32> {
 
 template <> struct weights<DGXM_WEIGHT_BF16> {
     static constexpr int per_load = 8;
-    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
     {
         const unsigned int u[4] = { v.x, v.y, v.z, v.w };
 #pragma unroll
@@ -39,7 +39,7 @@ template <> struct weights<DGXM_WEIGHT_BF16> {
 
 template <> struct weights<DGXM_WEIGHT_F16> {
     static constexpr int per_load = 8;
-    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
     {
         const unsigned int u[4] = { v.x, v.y, v.z, v.w };
 #pragma unroll
@@ -54,7 +54,7 @@ template <> struct weights<DGXM_WEIGHT_F16> {
 /* int8 rows: the per-feature scale is applied once after the dot product. */
 template <> struct weights<DGXM_WEIGHT_INT8> {
     static constexpr int per_load = 16;
-    static __device__ __forceinline__ void expand(uint4 v, float *f, float)
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
     {
         const unsigned int u[4] = { v.x, v.y, v.z, v.w };
 #pragma unroll
@@ -206,22 +206,22 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             const int c = base + lane + u * 32;
             if (c >= loads)
                 break;
+            float4 x4[M][E / 4]; /* read once, used by every row of the warp */
 #pragma unroll
-            for (int m = 0; m < M; m++) {
-                const float4 *xv = reinterpret_cast<const float4 *>(xs + m * k + c * E);
-                float4 x4[E / 4];
+            for (int m = 0; m < M; m++)
 #pragma unroll
                 for (int q = 0; q < E / 4; q++)
-                    x4[q] = xv[q];
+                    x4[m][q] = reinterpret_cast<const float4 *>(xs + m * k + c * E)[q];
 #pragma unroll
-                for (int j = 0; j < RW; j++) {
-                    float f[E];
-                    W::expand(tile[j][u], f, 0.0f);
+            for (int j = 0; j < RW; j++) {
+                float f[E]; /* widened once, used by every batch row */
+                W::expand(tile[j][u], f);
+#pragma unroll
+                for (int m = 0; m < M; m++)
 #pragma unroll
                     for (int q = 0; q < E / 4; q++)
-                        acc[j][m] += f[4 * q] * x4[q].x + f[4 * q + 1] * x4[q].y +
-                                     f[4 * q + 2] * x4[q].z + f[4 * q + 3] * x4[q].w;
-                }
+                        acc[j][m] += f[4 * q] * x4[m][q].x + f[4 * q + 1] * x4[m][q].y +
+                                     f[4 * q + 2] * x4[m][q].z + f[4 * q + 3] * x4[m][q].w;
             }
         }
 #pragma unroll

@@ -148,6 +148,20 @@ dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, cons
     return dgxm_step_attention(&a, s, p->pdl, err);
 }
 
+/* Queues [LayerNorm +] out = W . x for one matrix (rows batch rows of W's width) and marks it. */
+dgxm_status project(dgxm_fused_program *p, cudaStream_t s, const dgxm_matrix *w, const float *x,
+                    int rows, const float *ln_w, const float *ln_b, float *out, dgxm_gemv_mode mode,
+                    const char *name, dgxm_error *err)
+{
+    dgxm_gemv_args a = gemv_args(p, x, rows, w->cols, ln_w, ln_b);
+    a.seg[0] = segment(w, out, 0, w->rows, false, mode);
+    a.segments = 1;
+    dgxm_status st = dgxm_step_gemv(w->format, &a, s, p->pdl, err);
+    if (!st)
+        mark(p, s, name);
+    return st;
+}
+
 dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
@@ -159,6 +173,7 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
     char *vc = static_cast<char *>(p->v_cache) + (size_t)i * layer_elems * esize;
     dgxm_status st;
 
+    /* Q, K and V in one launch; K and V land in this position's cache rows */
     dgxm_gemv_args a = gemv_args(p, p->x, R, h, l->ln_self_w, l->ln_self_b);
     a.seg[0] = segment(l->q, p->q, 0, h, false, DGXM_GEMV_STORE);
     a.seg[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
@@ -170,44 +185,25 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
     if ((st = attention(p, s, kc, vc, p->kv_half, (long long)R * h, h, R, 0, true, err)))
         return st;
     mark(p, s, "self-attention");
-    a = gemv_args(p, p->attn, R, h, NULL, NULL);
-    a.seg[0] = segment(l->o, p->x, 0, h, false, DGXM_GEMV_ACCUM);
-    a.segments = 1;
-    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
+    if ((st =
+             project(p, s, l->o, p->attn, R, NULL, NULL, p->x, DGXM_GEMV_ACCUM, "o+residual", err)))
         return st;
-    mark(p, s, "o+residual");
 
     if (d->lt > 0) { /* only the conditioned row: the null row's cross output is zero */
-        a = gemv_args(p, p->x, 1, h, l->ln_cross_w, l->ln_cross_b);
-        a.seg[0] = segment(l->cq, p->q, 0, h, false, DGXM_GEMV_STORE);
-        a.segments = 1;
-        if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
-            return st;
-        mark(p, s, "ln+cross-q");
-        if ((st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
+        if ((st = project(p, s, l->cq, p->x, 1, l->ln_cross_w, l->ln_cross_b, p->q, DGXM_GEMV_STORE,
+                          "ln+cross-q", err)) ||
+            (st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
             return st;
         mark(p, s, "cross-attention");
-        a = gemv_args(p, p->attn, 1, h, NULL, NULL);
-        a.seg[0] = segment(l->co, p->x, 0, h, false, DGXM_GEMV_ACCUM);
-        a.segments = 1;
-        if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
+        if ((st = project(p, s, l->co, p->attn, 1, NULL, NULL, p->x, DGXM_GEMV_ACCUM,
+                          "cross-o+residual", err)))
             return st;
-        mark(p, s, "cross-o+residual");
     }
 
-    a = gemv_args(p, p->x, R, h, l->ln_ff_w, l->ln_ff_b);
-    a.seg[0] = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
-    a.segments = 1;
-    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
+    if ((st = project(p, s, l->fc1, p->x, R, l->ln_ff_w, l->ln_ff_b, p->ff, DGXM_GEMV_GELU,
+                      "ln+fc1+gelu", err)))
         return st;
-    mark(p, s, "ln+fc1+gelu");
-    a = gemv_args(p, p->ff, R, d->ffn, NULL, NULL);
-    a.seg[0] = segment(l->fc2, p->x, 0, h, false, DGXM_GEMV_ACCUM);
-    a.segments = 1;
-    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
-        return st;
-    mark(p, s, "fc2+residual");
-    return DGXM_OK;
+    return project(p, s, l->fc2, p->ff, R, NULL, NULL, p->x, DGXM_GEMV_ACCUM, "fc2+residual", err);
 }
 
 /* Queues one whole step on s (which is being captured). */
@@ -224,12 +220,9 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
         st = layer(p, i, s, err);
     if (st)
         return st;
-    dgxm_gemv_args a = gemv_args(p, p->x, d->rows, d->hidden, d->ln_out_w, d->ln_out_b);
-    a.seg[0] = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false, DGXM_GEMV_STORE);
-    a.segments = 1;
-    if ((st = dgxm_step_gemv(d->lm_heads->format, &a, s, p->pdl, err)))
+    if ((st = project(p, s, d->lm_heads, p->x, d->rows, d->ln_out_w, d->ln_out_b, p->logits,
+                      DGXM_GEMV_STORE, "ln+heads", err)))
         return st;
-    mark(p, s, "ln+heads");
     dgxm_step_sample_args sa;
     memset(&sa, 0, sizeof sa);
     sa.logits = p->logits;

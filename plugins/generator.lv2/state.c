@@ -58,6 +58,21 @@ typedef struct paths {
     LV2_State_Free_Path *free;
 } paths;
 
+/* The path features a save or restore call was given (each may be absent). */
+static paths paths_from(const LV2_Feature *const *features)
+{
+    paths p = { 0 };
+    for (int i = 0; features && features[i]; i++) {
+        if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
+            p.map = features[i]->data;
+        else if (!strcmp(features[i]->URI, LV2_STATE__makePath))
+            p.make = features[i]->data;
+        else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
+            p.free = features[i]->data;
+    }
+    return p;
+}
+
 static void free_host_path(const paths *p, char *path)
 {
     if (p->free)
@@ -118,15 +133,7 @@ static LV2_State_Status save(LV2_Handle instance, LV2_State_Store_Function store
     (void)flags;
     gen_plugin *self = instance;
     const gen_uris *u = &self->uris;
-    paths p = { 0 };
-    for (int i = 0; features && features[i]; i++) {
-        if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
-            p.map = features[i]->data;
-        else if (!strcmp(features[i]->URI, LV2_STATE__makePath))
-            p.make = features[i]->data;
-        else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
-            p.free = features[i]->data;
-    }
+    const paths p = paths_from(features);
     snapshot *s = malloc(sizeof *s);
     if (!s)
         return LV2_STATE_ERR_UNKNOWN;
@@ -267,13 +274,7 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
     (void)flags;
     gen_plugin *self = instance;
     const gen_uris *u = &self->uris;
-    paths p = { 0 };
-    for (int i = 0; features && features[i]; i++) {
-        if (!strcmp(features[i]->URI, LV2_STATE__mapPath))
-            p.map = features[i]->data;
-        else if (!strcmp(features[i]->URI, LV2_STATE__freePath))
-            p.free = features[i]->data;
-    }
+    const paths p = paths_from(features);
     pthread_mutex_lock(&self->nonrt_lock);
     gen_cancel_active(self); /* whatever was in flight belongs to the settings replaced */
     if (!fetch_text(self, retrieve, handle, u->prompt, self->settings.prompt,

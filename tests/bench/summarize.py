@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Markdown tables from a gpu_bench.sh output folder: the Hugging Face baseline (hf-SIZE.json),
+"""Markdown tables from a gpu_run.sh output folder: the Hugging Face baseline (hf-SIZE.json),
 our engine (dgxm-SIZE-DTYPE.json), ours against HF per size and dtype, the ratio to the byte
 floor, and projected GB10 (DGX Spark) figures.
 

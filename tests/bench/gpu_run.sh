@@ -1,28 +1,31 @@
 #!/usr/bin/env bash
-# On the GPU machine, from the repository root, after tests/gpu/stage.sh here and carrying
-# build/devrun: the fused decode step's correctness tests, then dgxm bench at the released
+# On the GPU machine, from the repository root, after tests/bench/pack_for_gpu.sh here and
+# carrying gpu-dist: the CUDA tests and `dgxm doctor`, then dgxm bench at the released
 # models' shapes, the Hugging Face reference (tests/bench/hf_reference.py) and the time to first
 # audio. Results go to ./gpu-out, packed as $OUT/results.tgz when the device tool's $OUT is set.
-#   tests/gpu/device-run.sh [tests] [bench-small] [bench-big] [latency] [hf-small] [hf-big]
+#   tests/bench/gpu_run.sh [tests] [bench-small] [bench-big] [latency] [hf-small] [hf-medium] [hf-large]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=$PWD/gpu-out
 mkdir -p "$out"
-pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/results.tgz" -C "$out" .; }
+pack() {
+  python3 tests/bench/summarize.py "$out" > "$out/summary.md" 2>&1
+  [ -n "${OUT:-}" ] && tar czf "$OUT/results.tgz" -C "$out" .
+}
 trap pack EXIT
-run=build/devrun
-export LD_LIBRARY_PATH=$PWD/$run/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+run=gpu-dist/bin
+export LD_LIBRARY_PATH=$PWD/gpu-dist/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # The tests find their fixtures under the source path they were built in.
 src=$(strings "$run/test_cuda_step" | grep -m1 -o '^/[^ ]*/tests/fixtures/' | sed 's|/tests/fixtures/||')
 if [ -n "$src" ] && [ ! -e "$src/tests/fixtures" ]; then
   mkdir -p "$(dirname "$src")" && ln -sfn "$PWD" "$src"
 fi
-parts=${*:-tests bench-small bench-big latency hf-small hf-big}
+parts=${*:-tests bench-small bench-big latency hf-small hf-medium hf-large}
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv > "$out/gpu.txt" 2>&1
 keep=${TMPDIR:-/tmp}/dgxm-weights
 bench() { # size dtype [extra...]
   local size=$1 dtype=$2; shift 2
-  local tag="$size-$dtype${TAG:+-$TAG}${1:+-${1#--}}${2:+-$2}"
+  local tag="$size-$dtype${TAG:+-$TAG}" # TAG names a variant run
   timeout 300 "$run/dgxm" bench --model "$keep/$size" --device cuda --dtype "$dtype" --seconds 16 \
     --json "$out/dgxm-$tag.json" "$@" > "$out/dgxm-$tag.txt" 2>&1
   echo "bench $tag rc=$?"; tail -6 "$out/dgxm-$tag.txt"
@@ -41,10 +44,11 @@ for part in $parts; do
       done ;;
     bench-small)
       prepare small
-      bench small bf16 --profile 1
-      DGXM_CUDA_PDL=0 TAG=nopdl bench small bf16 --profile 1
+      bench small bf16
+      TAG=profile bench small bf16 --profile 1
+      DGXM_CUDA_PDL=0 TAG=nopdl bench small bf16
       for d in f32 f16 int8; do bench small $d; done
-      bench small bf16 --path ops ;;
+      TAG=ops bench small bf16 --path ops ;;
     hf-small|hf-medium|hf-large)
       size=${part#hf-}
       timeout 400 python3 tests/bench/hf_reference.py --size "$size" --dtypes "${HF_DTYPES:-fp32,fp16,bf16}" \
