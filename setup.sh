@@ -35,6 +35,20 @@ if ! dpkg-query -W -f='${Status}' clang-22 2>/dev/null | grep -q "install ok ins
     "${RTSAN_PACKAGES[@]}" || echo "setup: clang-22 is not available here; the RTSan test is skipped"
 fi
 
+# The host tests (tests/hosts/): Ardour headless (ardour7-lua), jalv and jackd2 under the dummy
+# driver. Without recommends: Ardour's recommends alone are about 100 MB of extras.
+HOST_PACKAGES=(ardour jalv jackd2)
+host_missing=()
+for p in "${HOST_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || host_missing+=("$p")
+done
+if [ ${#host_missing[@]} -gt 0 ]; then
+  echo "setup: installing ${host_missing[*]} (host tests)"
+  [ ${#missing[@]} -gt 0 ] || sudo_if_needed apt-get update -qq || true
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${host_missing[@]}"
+fi
+
 if [ ! -x .venv/bin/waf ]; then
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-build.txt
