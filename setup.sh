@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 DEBIAN_PACKAGES=(
   build-essential pkg-config python3 python3-venv clang libclang-rt-14-dev
   clang-format clang-tidy
-  lv2-dev liblilv-dev lilv-utils libjack-jackd2-dev libsndfile1-dev libsoxr-dev
+  lv2-dev sordi liblilv-dev lilv-utils libjack-jackd2-dev libsndfile1-dev libsoxr-dev
   libjansson-dev libutf8proc-dev libcmocka-dev
 )
 

@@ -165,6 +165,7 @@ def build(bld):
     bld.program(source=collect(bld, 'hosts/cli/*.c'), target='hosts/cli/dgxm',
                 use=['dgxm_core'] + uses)
     bld.recurse('plugins')
+    bld.recurse('presets')
 
     for src in collect(bld, 'tests/test_*.c', excl=['tests/test_cuda_*.c']):
         build_test(bld, src, support, defines, uses)

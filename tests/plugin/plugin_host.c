@@ -371,6 +371,11 @@ void ph_set_port(ph_host *h, uint32_t index, float value)
     h->controls[index] = value;
 }
 
+float ph_get_port(const ph_host *h, uint32_t index)
+{
+    return h->controls[index];
+}
+
 void ph_set_audio_hooks(ph_host *h, void (*enter)(void), void (*leave)(void))
 {
     h->enter = enter;
@@ -634,6 +639,19 @@ bool ph_restore(ph_host *h, const char *dir)
     char path[4200];
     snprintf(path, sizeof path, "%s/state.ttl", dir);
     LilvState *state = lilv_state_new_from_file(h->world, &h->map, NULL, path);
+    if (!state)
+        return false;
+    lilv_state_restore(state, h->instance, set_port, h, 0, h->features);
+    lilv_state_free(state);
+    return true;
+}
+
+bool ph_load_preset(ph_host *h, const char *uri)
+{
+    LilvNode *node = lilv_new_uri(h->world, uri);
+    lilv_world_load_resource(h->world, node); /* the preset's own file (rdfs:seeAlso) */
+    LilvState *state = lilv_state_new_from_world(h->world, &h->map, node);
+    lilv_node_free(node);
     if (!state)
         return false;
     lilv_state_restore(state, h->instance, set_port, h, 0, h->features);

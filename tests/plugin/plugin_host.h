@@ -56,6 +56,8 @@ const char *ph_log(void);
 const char *ph_scratch(ph_host *h);
 
 void ph_set_port(ph_host *h, uint32_t index, float value);
+/* The value the host holds for control port `index` (what a restored state set). */
+float ph_get_port(const ph_host *h, uint32_t index);
 
 /* Events for the next ph_run, at frame `at` (0 unless said). */
 void ph_patch_set(ph_host *h, const char *property_uri, bool path, const char *value);
@@ -85,5 +87,8 @@ bool ph_run_until_state(ph_host *h, const char *state, double seconds);
 bool ph_save(ph_host *h, const char *dir);
 /* Restores dir/state.ttl into the instance; true on success. */
 bool ph_restore(ph_host *h, const char *dir);
+/* Loads the preset `uri` (found through LV2_PATH) into the instance as a host does: its state
+ * through lilv's state API, its port values into the host's control ports; true on success. */
+bool ph_load_preset(ph_host *h, const char *uri);
 
 #endif
