@@ -127,12 +127,25 @@ typedef struct source {
     double loop_beats;   /* loop length in beats */
 } source;
 
+/* The active slot's job when it can be read: running or ending, or submitted by a worker that
+ * ran inside this run() (its response follows the block); NULL otherwise. */
+static dgxm_job *active_job(gen_plugin *self)
+{
+    if (self->active < 0)
+        return NULL;
+    gen_request *r = &self->slots[self->active];
+    bool known = r->phase == GEN_SLOT_RUNNING || r->phase == GEN_SLOT_ENDING ||
+                 (r->phase == GEN_SLOT_SUBMITTING &&
+                  atomic_load_explicit(&r->started, memory_order_acquire));
+    return known ? r->job : NULL;
+}
+
 static bool find_source(gen_plugin *self, source *src)
 {
     memset(src, 0, sizeof *src);
     if (self->play_job && self->active >= 0) {
         gen_request *r = &self->slots[self->active];
-        if ((r->phase != GEN_SLOT_RUNNING && r->phase != GEN_SLOT_ENDING) || !r->job)
+        if (!active_job(self))
             return false;
         dgxm_ring *ring = dgxm_job_ring(r->job);
         /* the ring keeps the whole clip (worker.c checks): rows are frames, never consumed */
@@ -199,6 +212,7 @@ static void render(gen_plugin *self, uint32_t from, uint32_t to)
         g = target;
     self->gain = g;
     self->beat_pos += beats_per_frame * (to - from);
+    self->host_frame += self->speed * (to - from);
 }
 
 /* While the host freewheels (export), run() is not real time: wait, a millisecond at a time and
@@ -206,10 +220,10 @@ static void render(gen_plugin *self, uint32_t from, uint32_t to)
  * holds the music instead of silence. Never called otherwise. */
 static void freewheel_wait(gen_plugin *self, uint32_t n)
 {
-    if (!self->playing || !self->play_job || self->active < 0)
+    if (!self->playing || !self->play_job || !active_job(self))
         return;
     gen_request *r = &self->slots[self->active];
-    if (r->phase != GEN_SLOT_RUNNING || !r->job)
+    if (r->phase == GEN_SLOT_ENDING)
         return;
     dgxm_ring *ring = dgxm_job_ring(r->job);
     uint64_t need = r->loop_frames ? r->total_frames : self->pos + n;
@@ -421,19 +435,27 @@ static void run(LV2_Handle instance, uint32_t n_samples)
     flush_deferred(self);
     poll_jobs(self);
 
+    const bool freewheel =
+        self->port[DGXM_GEN_PORT_FREEWHEEL] && *self->port[DGXM_GEN_PORT_FREEWHEEL] > 0.5f;
     uint32_t done = 0;
     if (self->control) {
         LV2_ATOM_SEQUENCE_FOREACH(self->control, ev)
         {
             uint32_t at = ev->time.frames < n_samples ? (uint32_t)ev->time.frames : n_samples;
             if (at > done) {
+                if (freewheel)
+                    freewheel_wait(self, at - done);
                 render(self, done, at);
                 done = at;
             }
             gen_handle_event(self, ev);
+            /* Exporting: hand a new job to the host now. Ardour then runs work() at once, so
+             * the take starts on the note's frame rather than a block later. */
+            if (freewheel && self->deferred_count)
+                flush_deferred(self);
         }
     }
-    if (self->port[DGXM_GEN_PORT_FREEWHEEL] && *self->port[DGXM_GEN_PORT_FREEWHEEL] > 0.5f)
+    if (freewheel)
         freewheel_wait(self, n_samples - done);
     render(self, done, n_samples);
     flush_deferred(self);

@@ -1,6 +1,7 @@
 /* The control port's events: MIDI, patch messages, the protocol's commands and time:Position.
  * Audio thread: bounded copies and checks only; anything slow becomes a worker message. */
 #include "plugin.h"
+#include "sync.h"
 #include "text.h"
 
 #include <lv2/atom/util.h>
@@ -90,6 +91,7 @@ void gen_trigger(gen_plugin *self, bool force)
     r->phase = GEN_SLOT_SUBMITTING;
     r->cancel = r->retired = false;
     r->job = NULL;
+    atomic_store_explicit(&r->started, false, memory_order_relaxed); /* no worker owns it yet */
     self->active = free_slot;
     self->last_state = 0;
     start_playback(self, true);
@@ -228,9 +230,11 @@ static void delete_take(gen_plugin *self, int i)
 static void read_position(gen_plugin *self, const LV2_Atom_Object *obj)
 {
     const gen_uris *u = &self->uris;
-    const LV2_Atom *bpm = NULL, *bar = NULL, *beat = NULL, *bpb = NULL, *speed = NULL;
+    const LV2_Atom *bpm = NULL, *bar = NULL, *beat = NULL, *bpb = NULL, *speed = NULL,
+                   *frame = NULL;
     lv2_atom_object_get(obj, u->time_beatsPerMinute, &bpm, u->time_bar, &bar, u->time_barBeat,
-                        &beat, u->time_beatsPerBar, &bpb, u->time_speed, &speed, 0);
+                        &beat, u->time_beatsPerBar, &bpb, u->time_speed, &speed, u->time_frame,
+                        &frame, 0);
     /* hosts differ in number types: take Float, Double, Int or Long */
 #define NUM(a, dflt)                                                             \
     (!(a)                          ? (dflt)                                      \
@@ -239,6 +243,8 @@ static void read_position(gen_plugin *self, const LV2_Atom_Object *obj)
      : (a)->type == u->atom_Int    ? (double)((const LV2_Atom_Int *)(a))->body   \
      : (a)->type == u->atom_Long   ? (double)((const LV2_Atom_Long *)(a))->body  \
                                    : (dflt))
+    const bool had_tempo = self->have_tempo;
+    const double old_bpm = self->bpm, old_bpb = self->beats_per_bar, old_speed = self->speed;
     double v = NUM(bpm, 0.0);
     if (v > 0 && isfinite(v)) {
         self->bpm = v;
@@ -250,12 +256,25 @@ static void read_position(gen_plugin *self, const LV2_Atom_Object *obj)
     v = NUM(speed, self->speed);
     if (isfinite(v))
         self->speed = v;
+    double f = NUM(frame, NAN);
+    bool frame_continues = !frame || (self->have_frame && f == self->host_frame);
+    if (frame && isfinite(f)) {
+        self->host_frame = f;
+        self->have_frame = true;
+    }
     if (bar || beat) {
         double b = NUM(bar, (double)self->bar), bb = NUM(beat, 0.0);
         if (isfinite(b) && isfinite(bb)) {
+            double reported = b * self->beats_per_bar + bb;
+            /* the transport rolled on at the same tempo: keep the exact count (see sync.h) */
+            bool continues = had_tempo && frame_continues && self->speed != 0.0 &&
+                             self->speed == old_speed && self->bpm == old_bpm &&
+                             self->beats_per_bar == old_bpb &&
+                             fabs(reported - self->beat_pos) <= GEN_SYNC_JITTER_BEATS;
             self->bar = (int64_t)b;
             self->bar_beat = bb;
-            self->beat_pos = b * self->beats_per_bar + bb;
+            if (!continues)
+                self->beat_pos = reported;
         }
     }
 #undef NUM

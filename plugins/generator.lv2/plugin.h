@@ -67,8 +67,11 @@ typedef struct gen_request {
     gen_slot_phase phase;  /* audio thread only */
     bool cancel;           /* audio: cancel as soon as the job is known */
     bool retired;          /* audio: superseded; discard whatever comes out */
+    atomic_bool started;   /* worker: set (release) once job and its lengths are written */
     gen_settings settings; /* audio writes while FREE; worker reads after GENERATE */
-    /* Written by the worker before its response; read by the audio thread after it. */
+    /* Written by the worker before its response; read by the audio thread after it, or once
+     * `started` is seen (a host that runs work() inside run() while exporting: the job plays
+     * from the note's frame instead of the next block). */
     dgxm_job *job;
     uint64_t total_frames, loop_frames;
     bool free_fallback; /* synced was asked but no tempo was known */
@@ -148,7 +151,9 @@ typedef struct gen_plugin {
     bool freewheel_wait_logged;
     /* host transport, from time:Position */
     bool have_tempo;
+    bool have_frame; /* host_frame follows a time:frame the host sent */
     double bpm, beats_per_bar, bar_beat, speed;
+    double host_frame; /* host transport frame at the next frame (from time:frame) */
     int64_t bar;
     /* notify bookkeeping */
     int announce_next;       /* next TAKE object of a pending take list, -1 when none pending */

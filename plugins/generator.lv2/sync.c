@@ -39,7 +39,8 @@ uint64_t gen_sync_phase(double beats, double loop_beats, uint64_t loop_frames)
     double in_loop = fmod(beats, loop_beats);
     if (in_loop < 0)
         in_loop += loop_beats;
-    uint64_t frame = (uint64_t)(in_loop / loop_beats * (double)loop_frames);
+    /* a position on a frame must not truncate to the one before it through rounding error */
+    uint64_t frame = (uint64_t)(in_loop / loop_beats * (double)loop_frames + 1e-6);
     return frame < loop_frames ? frame : loop_frames - 1;
 }
 

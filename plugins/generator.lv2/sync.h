@@ -8,6 +8,12 @@
 #include <stdint.h>
 
 #define GEN_SYNC_XFADE_SECONDS 0.010 /* crossfade at the loop point */
+/* A host position this close (in beats) to where the plugin's own count says the transport is
+ * continues the count instead of replacing it: hosts send bar/barBeat rounded to their tick grid
+ * (Ardour: 1920 ticks per beat, 12.5 frames at 120 bpm and 48 kHz, re-sent every block while
+ * exporting), and following the rounded value makes playback wander by a frame a block. Two
+ * ticks; a relocation moves much further. */
+#define GEN_SYNC_JITTER_BEATS (2.0 / 1920.0)
 
 /* Frames in `bars` bars of `beats_per_bar` beats at `bpm`: round(bars * beats_per_bar * 60 /
  * bpm * rate), to the nearest frame (at 48 kHz, 4 bars of 4/4 at 93 bpm: 495483.87 -> 495484).

@@ -38,7 +38,7 @@ void gen_uris_map(gen_uris *u, LV2_URID_Map *map)
     M(time_beatsPerBar, LV2_TIME__beatsPerBar);
     M(time_beatsPerMinute, LV2_TIME__beatsPerMinute);
     M(time_speed, LV2_TIME__speed);
-    M(time_beatUnit, LV2_TIME__beatUnit);
+    M(time_frame, LV2_TIME__frame);
     M(param_sampleRate, LV2_PARAMETERS__sampleRate);
     M(bufsz_maxBlockLength, LV2_BUF_SIZE__maxBlockLength);
     M(bufsz_nominalBlockLength, LV2_BUF_SIZE__nominalBlockLength);

@@ -11,7 +11,7 @@ typedef struct gen_uris {
     LV2_URID midi_Event;
     LV2_URID patch_Set, patch_Get, patch_property, patch_value, patch_subject;
     LV2_URID time_Position, time_bar, time_barBeat, time_beatsPerBar, time_beatsPerMinute,
-        time_speed, time_beatUnit;
+        time_speed, time_frame;
     LV2_URID param_sampleRate, bufsz_maxBlockLength, bufsz_nominalBlockLength;
     LV2_URID state_StateChanged;
     /* protocol.h */

@@ -244,6 +244,7 @@ LV2_Worker_Status gen_work(LV2_Handle instance, LV2_Worker_Respond_Function resp
         r->error[0] = '\0';
         r->job = NULL;
         if (submit(self, r)) {
+            atomic_store_explicit(&r->started, true, memory_order_release);
             st = respond_msg(respond, handle, GEN_RESP_JOB_STARTED, m.slot, NULL);
         } else {
             lv2_log_error(&self->logger, "dgx-music generator: %s\n", r->error);

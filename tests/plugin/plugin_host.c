@@ -435,12 +435,16 @@ void ph_note_on(ph_host *h, uint32_t at, uint8_t note)
     lv2_atom_forge_write(&h->forge, msg, 3);
 }
 
-void ph_position(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,
-                 double speed)
+static void position(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,
+                     double speed, int64_t at_frame)
 {
     LV2_Atom_Forge_Frame frame;
     lv2_atom_forge_frame_time(&h->forge, 0);
     lv2_atom_forge_object(&h->forge, &frame, 0, map_uri(NULL, LV2_TIME__Position));
+    if (at_frame >= 0) {
+        lv2_atom_forge_key(&h->forge, map_uri(NULL, LV2_TIME__frame));
+        lv2_atom_forge_long(&h->forge, at_frame);
+    }
     lv2_atom_forge_key(&h->forge, map_uri(NULL, LV2_TIME__beatsPerMinute));
     lv2_atom_forge_float(&h->forge, (float)bpm);
     lv2_atom_forge_key(&h->forge, map_uri(NULL, LV2_TIME__beatsPerBar));
@@ -452,6 +456,18 @@ void ph_position(ph_host *h, double bpm, double beats_per_bar, int64_t bar, doub
     lv2_atom_forge_key(&h->forge, map_uri(NULL, LV2_TIME__speed));
     lv2_atom_forge_float(&h->forge, (float)speed);
     lv2_atom_forge_pop(&h->forge, &frame);
+}
+
+void ph_position(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,
+                 double speed)
+{
+    position(h, bpm, beats_per_bar, bar, bar_beat, speed, -1);
+}
+
+void ph_position_frame(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,
+                       double speed, int64_t frame)
+{
+    position(h, bpm, beats_per_bar, bar, bar_beat, speed, frame);
 }
 
 /* ---- reading the notify port ----------------------------------------------------------------- */

@@ -67,6 +67,9 @@ void ph_take_command(ph_host *h, const char *type_uri, int take);
 void ph_note_on(ph_host *h, uint32_t at, uint8_t note);
 void ph_position(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,
                  double speed);
+/* The same with time:frame (the transport frame), as Ardour sends it. */
+void ph_position_frame(ph_host *h, double bpm, double beats_per_bar, int64_t bar, double bar_beat,
+                       double speed, int64_t frame);
 
 /* One block: run(), then the worker's responses, then the notify port is read into the notes.
  * out_l / out_r (may be NULL) receive the block's audio. */

@@ -240,9 +240,10 @@ static void bad_input_gives_errors_naming_the_value(void **state)
 }
 
 /* Export: Ardour runs the worker synchronously and freewheels faster than real time; run()
- * waits for the audio still generating, so the take comes out whole and gapless, one block
- * after the note (the job starts after the note's block; its response comes after run()). */
-static void freewheel_export_waits_for_the_music(void **state)
+ * hands the job to the worker as soon as the note arrives and waits for the audio still
+ * generating, so the take comes out whole and gapless, starting on the note's frame (here frame
+ * 100 of the first block), as a sampler's note would, and silent before it. */
+static void freewheel_export_starts_on_the_note(void **state)
 {
     (void)state;
     ph_options o = { .rate = RATE, .block = 256, .sync_worker = true };
@@ -253,7 +254,8 @@ static void freewheel_export_waits_for_the_music(void **state)
     ph_set_port(h, DGXM_GEN_PORT_FREEWHEEL, 1.0f);
     ph_patch_set(h, DGXM_GEN__model, true, test_fixture_path("models/mono"));
     ph_patch_set(h, DGXM_GEN__prompt, false, PROMPT);
-    ph_note_on(h, 0, 60);
+    const uint32_t note_at = 100;
+    ph_note_on(h, note_at, 60);
     const uint64_t frames = 2 * RATE, blocks = frames / 256 + 2;
     float *out = calloc(blocks * 256, sizeof *out);
     float r[256];
@@ -261,11 +263,16 @@ static void freewheel_export_waits_for_the_music(void **state)
         ph_run(h, out + b * 256, r);
     uint64_t n = 0;
     float *want = engine_output(11, 2.0, &n);
-    uint64_t mismatches = 0;
+    uint64_t mismatches = 0, before = 0;
+    for (uint64_t k = 0; k < note_at; k++)
+        before += out[k] != 0.0f;
     for (uint64_t k = 0; k < n; k++)
-        mismatches += out[256 + k] != want[k * 2];
-    printf("export: %llu frames after a one-block start, %llu differ from the engine's output\n",
-           (unsigned long long)n, (unsigned long long)mismatches);
+        mismatches += out[note_at + k] != want[k * 2];
+    printf("export: %llu frames from the note's frame %u, %llu differ from the engine's output, "
+           "%llu non-zero frames before the note\n",
+           (unsigned long long)n, note_at, (unsigned long long)mismatches,
+           (unsigned long long)before);
+    assert_int_equal(before, 0);
     assert_int_equal(mismatches, 0);
     free(out);
     free(want);
@@ -288,7 +295,7 @@ int main(void)
         cmocka_unit_test(note_generates_then_plays_engine_output),
         cmocka_unit_test(cancel_and_new_prompt_stop_the_job),
         cmocka_unit_test(bad_input_gives_errors_naming_the_value),
-        cmocka_unit_test(freewheel_export_waits_for_the_music),
+        cmocka_unit_test(freewheel_export_starts_on_the_note),
         cmocka_unit_test(host_without_worker_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
