@@ -169,6 +169,7 @@ def build(bld):
 
     for src in collect(bld, 'tests/test_*.c', excl=['tests/test_cuda_*.c']):
         build_test(bld, src, support, defines, uses)
+    build_host_tests(bld, defines)
     if has_cuda:
         build_cuda_tests(bld, support, defines, ['dgxm_core'] + uses)
     if v == '':
@@ -180,6 +181,17 @@ def build_test(bld, src, support, defines, uses):
     bld.program(source=[src] + support, target='tests/' + name,
                 includes=['tests/support'], defines=defines,
                 use=['dgxm_core', 'CMOCKA'] + uses, install_path=None)
+
+
+def build_host_tests(bld, defines):
+    """tests/hosts/test_host_*.c: the built plugin in real hosts (Ardour headless, jalv under
+    jackd's dummy driver); each skips visibly when its host is not installed."""
+    tools = collect(bld, 'tests/hosts/host_tools.c') + collect(bld, 'tests/support/test_support.c')
+    for src in collect(bld, 'tests/hosts/test_host_*.c'):
+        name = os.path.splitext(src.name)[0]
+        bld.program(source=[src] + tools, target='tests/' + name,
+                    includes=['tests/support', 'tests/hosts'], defines=defines,
+                    use=['CMOCKA', 'SNDFILE', 'JACK', 'M'], install_path=None)
 
 
 def build_rt_checks(bld, support, defines, uses):
