@@ -277,24 +277,35 @@ static LV2_State_Status restore(LV2_Handle instance, LV2_State_Retrieve_Function
     const paths p = paths_from(features);
     pthread_mutex_lock(&self->nonrt_lock);
     gen_cancel_active(self); /* whatever was in flight belongs to the settings replaced */
+    /* save() always stores the take count: a state without one is a preset, which sets what it
+     * names (the prompt) and leaves the takes, the model and the prompt file as they are */
+    int64_t count = GEN_MAX_TAKES, current = -1, seed = -1;
+    const bool session = fetch_int(self, retrieve, handle, u->take_count, &count);
     if (!fetch_text(self, retrieve, handle, u->prompt, self->settings.prompt,
-                    sizeof self->settings.prompt))
+                    sizeof self->settings.prompt) &&
+        session)
         self->settings.prompt[0] = '\0';
     if (!fetch_path(self, &p, retrieve, handle, u->prompt_file, self->prompt_file,
-                    sizeof self->prompt_file))
+                    sizeof self->prompt_file) &&
+        session)
         self->prompt_file[0] = '\0';
     if (!fetch_path(self, &p, retrieve, handle, u->model, self->settings.model,
-                    sizeof self->settings.model))
+                    sizeof self->settings.model) &&
+        session)
         self->settings.model[0] = '\0';
     canonical(self->settings.model, sizeof self->settings.model);
+    if (!session) {
+        self->announce_params = GEN_ANNOUNCE_ALL;
+        gen_publish(self);
+        pthread_mutex_unlock(&self->nonrt_lock);
+        return LV2_STATE_SUCCESS;
+    }
 
     for (int i = 0; i < self->take_count; i++)
         gen_take_free(self->takes[i]); /* files stay: they belong to the earlier session */
     self->take_count = 0;
     self->current = -1;
     self->playing = false;
-    int64_t count = GEN_MAX_TAKES, current = -1, seed = -1;
-    fetch_int(self, retrieve, handle, u->take_count, &count);
     fetch_int(self, retrieve, handle, u->current_take, &current);
     if (fetch_int(self, retrieve, handle, u->last_seed, &seed))
         self->last_seed = seed;

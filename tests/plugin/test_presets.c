@@ -11,6 +11,7 @@
 
 #include "plugin_host.h"
 #include "protocol.h"
+#include "test_support.h"
 
 #include <lilv/lilv.h>
 #include <lv2/presets/presets.h>
@@ -212,6 +213,36 @@ static void each_preset_loads_and_sets_what_it_claims(void **state)
     ph_free(h);
 }
 
+/* A preset is not a session: loading one after a take was made keeps the take list, the
+ * current take and the model, and changes the prompt. */
+static void preset_keeps_the_takes_and_the_model(void **state)
+{
+    (void)state;
+    ph_options o = { .rate = 48000 };
+    ph_host *h = ph_new(&o);
+    if (!h)
+        fail_msg("no instance: %s", ph_log());
+    ph_set_port(h, DGXM_GEN_PORT_DURATION, 1.0f);
+    ph_patch_set(h, DGXM_GEN__model, true, test_fixture_path("models/mono"));
+    ph_patch_set(h, DGXM_GEN__prompt, false, "warm analog synth arpeggio");
+    ph_note_on(h, 0, 60);
+    assert_true(ph_run_until_state(h, "Ready", 60));
+    ph_run(h, NULL, NULL);
+    assert_int_equal(ph_notes_get(h)->takes_count, 1);
+    assert_true(ph_load_preset(h, "urn:dgx-music:preset:solo-piano"));
+    ph_clear_notes(h);
+    ph_command(h, "http://lv2plug.in/ns/ext/patch#Get");
+    ph_run(h, NULL, NULL);
+    const ph_notes *n = ph_notes_get(h);
+    printf("after the preset: %d take(s), current %d, model %s, prompt \"%s\"\n", n->takes_count,
+           n->takes_current, n->model, n->prompt);
+    assert_int_equal(n->takes_count, 1);
+    assert_int_equal(n->takes_current, 0);
+    assert_string_equal(n->model, test_fixture_path("models/mono"));
+    assert_non_null(strstr(n->prompt, "solo acoustic grand piano"));
+    ph_free(h);
+}
+
 int main(void)
 {
     const char *build = getenv("DGXM_BUILD_DIR");
@@ -225,6 +256,7 @@ int main(void)
         cmocka_unit_test(presets_validate_with_the_plugin),
         cmocka_unit_test(lilv_lists_the_presets),
         cmocka_unit_test(each_preset_loads_and_sets_what_it_claims),
+        cmocka_unit_test(preset_keeps_the_takes_and_the_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
