@@ -188,7 +188,9 @@ static bool read_progress(const ui_uris *u, ui_model *m, const LV2_Atom_Object *
     m->fraction = get_number(u, fraction, &v) ? (float)(v < 0 ? 0 : v > 1 ? 1 : v) : 0.0f;
     m->frames = get_number(u, frames, &v) ? (int64_t)v : 0;
     m->eta = get_number(u, eta, &v) ? (float)v : -1.0f;
-    if (get_number(u, seed, &v) && v >= 0)
+    /* Idle reports no job: its seed field means nothing yet */
+    if (m->state != UI_STATE_IDLE && m->state != UI_STATE_UNKNOWN && get_number(u, seed, &v) &&
+        v >= 0)
         m->seed = (int64_t)v;
     m->changed |= UI_CHANGED_PROGRESS;
     return true;
@@ -230,6 +232,8 @@ static bool read_take(const ui_uris *u, ui_model *m, const LV2_Atom_Object *obj)
     if (!get_text(u, file, t->file, sizeof t->file))
         t->file[0] = '\0';
     t->known = true;
+    if ((int)i == m->current && m->seed < 0)
+        m->seed = t->seed; /* a restored session: the current take's seed until a new job */
     m->changed |= UI_CHANGED_TAKES;
     return true;
 }

@@ -361,11 +361,11 @@ static void key_press(ui_window *w, XKeyEvent *ev)
         if (st == XLookupChars)
             k = NoSymbol;
     } else {
-        n = XLookupString(ev, text, sizeof text - 1, &k, NULL);
-        n = 0; /* Latin-1 from XLookupString: use the keysym instead */
+        XLookupString(ev, text, sizeof text - 1, &k, NULL); /* Latin-1: the keysym is used */
+    }
+    if (n <= 0 && k != NoSymbol) { /* no text (no input method, or a C locale's): the keysym */
         unsigned cp = keysym_ucs(k);
-        if (cp)
-            n = (int)ucs_to_utf8(cp, text);
+        n = cp ? (int)ucs_to_utf8(cp, text) : 0;
     }
     unsigned mods = ((ev->state & ShiftMask) ? UI_MOD_SHIFT : 0) |
                     ((ev->state & ControlMask) ? UI_MOD_CTRL : 0);
