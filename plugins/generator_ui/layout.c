@@ -106,6 +106,10 @@ int ui_wrap(const char *text, size_t len, double width, ui_measure_fn measure, v
             continue;
         }
         size_t next = ui_utf8_next(text, len, i);
+        if (text[i] == ' ') { /* spaces may hang past the edge; a line breaks after them */
+            brk = i = next;
+            continue;
+        }
         if (measure(ctx, text + start, next - start) > width && i > start) {
             start = brk > start ? brk : i; /* at the last space, else inside the word */
             starts[lines++] = start;
@@ -113,8 +117,6 @@ int ui_wrap(const char *text, size_t len, double width, ui_measure_fn measure, v
             if (start != i)
                 continue; /* measure again from the new line's start */
         }
-        if (text[i] == ' ')
-            brk = next;
         i = next;
     }
     return lines;
