@@ -30,7 +30,7 @@ fail() { echo "jalv_ui: $*" >&2; echo "--- jalv output (end) ---" >&2; grep -v '
 
 # A free display number from Xvfb itself.
 exec 3>"$work/display"
-timeout 50 Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+timeout 50 Xvfb -displayfd 3 -screen 0 1600x1280x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 [ -s "$work/display" ] || fail "Xvfb did not start: $(cat "$work/xvfb.log")"
@@ -70,7 +70,7 @@ case "$mode" in
 type)
   prompt="mellow jazz trio, brushed drums"
   sleep 0.5
-  xdotool mousemove --window "$win" 120 60 click 1 || fail "xdotool could not click"
+  xdotool mousemove --window "$win" 120 90 click 1 || fail "xdotool could not click"
   sleep 0.3
   xdotool type --delay 15 "$prompt" || fail "xdotool could not type"
   xdotool key Return
@@ -93,5 +93,5 @@ restore)
 *) fail "unknown mode $mode" ;;
 esac
 mkdir -p "$out"
-timeout 10 import -window root -crop 640x600+0+0 "$out/ui-jalv-$mode.png" || fail "no screenshot"
+timeout 10 import -window "$win" "$out/ui-jalv-$mode.png" || fail "no screenshot"
 echo "jalv_ui: $mode passed; screenshot $out/ui-jalv-$mode.png"
