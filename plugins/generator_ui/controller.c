@@ -62,8 +62,8 @@ void ui_controller_free(ui_controller *c)
 static void send(ui_controller *c, const LV2_Atom *a)
 {
     if (a && c->write)
-        c->write(c->host, c->control_port, lv2_atom_total_size(a),
-                 c->proto.uris.atom_eventTransfer, a);
+        c->write(c->host, c->control_port, lv2_atom_total_size(a), c->proto.uris.atom_eventTransfer,
+                 a);
 }
 
 static void send_port(ui_controller *c, uint32_t port, float v)
@@ -189,16 +189,14 @@ void ui_controller_generate(ui_controller *c)
         say(c, true, "Type a prompt first: it says what to generate.");
         return;
     }
-    send(c, ui_forge_command(&c->proto, c->forge_buf, sizeof c->forge_buf,
-                             c->proto.uris.Generate));
+    send(c, ui_forge_command(&c->proto, c->forge_buf, sizeof c->forge_buf, c->proto.uris.Generate));
     c->model.message[0] = '\0';
     c->redraw = true;
 }
 
 void ui_controller_cancel(ui_controller *c)
 {
-    send(c,
-         ui_forge_command(&c->proto, c->forge_buf, sizeof c->forge_buf, c->proto.uris.Cancel));
+    send(c, ui_forge_command(&c->proto, c->forge_buf, sizeof c->forge_buf, c->proto.uris.Cancel));
 }
 
 static void take_command(ui_controller *c, LV2_URID type, int i)
@@ -350,11 +348,13 @@ static void insert_text(ui_controller *c, const char *s, size_t len, bool paste)
     if (r.inserted || r.repaired)
         edited(c);
     if (paste && r.repaired)
-        say(c, false, "The pasted text was not clean UTF-8: invalid bytes became U+FFFD and "
-                      "control characters were dropped.");
+        say(c, false,
+            "The pasted text was not clean UTF-8: invalid bytes became U+FFFD and "
+            "control characters were dropped.");
     if (r.truncated)
-        say(c, true, t == &c->prompt ? "The prompt is full (8191 bytes): the rest was left out."
-                                     : "The path is too long (4095 bytes): the rest was left out.");
+        say(c, true,
+            t == &c->prompt ? "The prompt is full (8191 bytes): the rest was left out."
+                            : "The path is too long (4095 bytes): the rest was left out.");
 }
 
 void ui_controller_text(ui_controller *c, const char *utf8, size_t len)
@@ -374,9 +374,9 @@ static void place_cursor(ui_controller *c, ui_widget w, double x, double y, bool
     const double pad = c->layout.pad;
     if (w == UI_W_MODEL) {
         ui_text *t = &c->model_entry;
-        ui_text_move_to(t, ui_wrap_pos_at(t->buf, 0, t->len, x - r.x - pad, c->measure,
-                                          c->measure_ctx),
-                        select);
+        ui_text_move_to(
+            t, ui_wrap_pos_at(t->buf, 0, t->len, x - r.x - pad, c->measure, c->measure_ctx),
+            select);
         return;
     }
     int line = c->prompt_scroll + (int)((y - r.y - pad) / (c->layout.font_px * 1.35));

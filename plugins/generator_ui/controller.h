@@ -31,7 +31,10 @@ typedef enum ui_key {
     UI_KEY_SELECT_ALL
 } ui_key;
 
-enum { UI_MOD_SHIFT = 1, UI_MOD_CTRL = 2 };
+enum {
+    UI_MOD_SHIFT = 1,
+    UI_MOD_CTRL = 2
+};
 
 typedef struct ui_controller {
     ui_model model;
@@ -76,7 +79,7 @@ void ui_controller_key(ui_controller *c, ui_key key, unsigned mods);
 void ui_controller_text(ui_controller *c, const char *utf8, size_t len);
 void ui_controller_paste(ui_controller *c, const char *bytes, size_t len);
 void ui_controller_press(ui_controller *c, double x, double y, unsigned mods);
-void ui_controller_drag(ui_controller *c, double x, double y); /* button held */
+void ui_controller_drag(ui_controller *c, double x, double y);              /* button held */
 void ui_controller_scroll(ui_controller *c, double x, double y, int steps); /* > 0: down */
 void ui_controller_focus_lost(ui_controller *c); /* the window lost focus: commit edits */
 /* The focused editor's selection (for the CLIPBOARD / PRIMARY owner); false when none. */

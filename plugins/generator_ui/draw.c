@@ -252,8 +252,7 @@ static void draw_takes(cairo_t *cr, const ui_controller *c)
     ui_rect r = l->r[UI_W_TAKES];
     box(cr, l, r, PANEL, c->focus == UI_W_TAKES);
     if (m->take_count == 0) {
-        show_str(cr, r.x + l->pad, r.y + l->row_h * 0.7, "No takes yet: Generate makes one.",
-                 DIM);
+        show_str(cr, r.x + l->pad, r.y + l->row_h * 0.7, "No takes yet: Generate makes one.", DIM);
         return;
     }
     int rows = ui_layout_visible_rows(l);

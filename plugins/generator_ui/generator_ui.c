@@ -64,8 +64,8 @@ static LV2UI_Handle instantiate(const LV2UI_Descriptor *descriptor, const char *
     LV2_Log_Logger logger;
     lv2_log_logger_init(&logger, map, log);
     if (strcmp(plugin_uri, DGXM_GEN_URI) != 0) {
-        lv2_log_error(&logger, "dgx-music generator UI: made for <%s>, not <%s>\n",
-                      DGXM_GEN_URI, plugin_uri);
+        lv2_log_error(&logger, "dgx-music generator UI: made for <%s>, not <%s>\n", DGXM_GEN_URI,
+                      plugin_uri);
         return NULL;
     }
     if (!map) {
@@ -90,7 +90,8 @@ static LV2UI_Handle instantiate(const LV2UI_Descriptor *descriptor, const char *
         free(ui);
         return NULL;
     }
-    *widget = (LV2UI_Widget)(uintptr_t)ui_window_id(ui->w);
+    /* an X11UI's widget is its window's XID, as a pointer (the LV2 UI convention) */
+    *widget = (LV2UI_Widget)(uintptr_t)ui_window_id(ui->w); // NOLINT(performance-no-int-to-ptr)
     if (resize) {
         int width, height;
         ui_window_size(ui->w, &width, &height);

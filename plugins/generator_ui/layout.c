@@ -77,8 +77,7 @@ ui_hit ui_layout_hit(const ui_layout *l, double x, double y, int first_row, int 
 
 bool ui_widget_focusable(ui_widget w)
 {
-    return w >= UI_W_PROMPT && w <= UI_W_TAKES && w != UI_W_DURATION_DOWN &&
-           w != UI_W_DURATION_UP;
+    return w >= UI_W_PROMPT && w <= UI_W_TAKES && w != UI_W_DURATION_DOWN && w != UI_W_DURATION_UP;
 }
 
 ui_widget ui_focus_next(ui_widget w, bool back)

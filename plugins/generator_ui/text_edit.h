@@ -45,8 +45,8 @@ bool ui_text_delete(ui_text *t, bool word);
 /* Cursor movement; select keeps the anchor (extends the selection), else it collapses. */
 void ui_text_left(ui_text *t, bool word, bool select);
 void ui_text_right(ui_text *t, bool word, bool select);
-void ui_text_home(ui_text *t, bool select); /* start of the logical line */
-void ui_text_end(ui_text *t, bool select);  /* end of the logical line */
+void ui_text_home(ui_text *t, bool select);                /* start of the logical line */
+void ui_text_end(ui_text *t, bool select);                 /* end of the logical line */
 void ui_text_move_to(ui_text *t, size_t pos, bool select); /* pos snapped to a boundary */
 void ui_text_select_all(ui_text *t);
 /* The selection's bounds; false when it is empty. */

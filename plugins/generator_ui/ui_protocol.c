@@ -165,12 +165,11 @@ static bool read_set(const ui_uris *u, ui_model *m, const LV2_Atom_Object *obj)
     if (!property || property->type != u->atom_URID || property->size < sizeof(LV2_URID))
         return false;
     LV2_URID key = ((const LV2_Atom_URID *)property)->body;
-    if (key == u->prompt && get_text(u, value, m->prompt, sizeof m->prompt))
+    if ((key == u->prompt && get_text(u, value, m->prompt, sizeof m->prompt)) ||
+        (key == u->prompt_file && get_text(u, value, m->prompt_file, sizeof m->prompt_file)))
         m->changed |= UI_CHANGED_PROMPT;
     else if (key == u->model && get_text(u, value, m->model_path, sizeof m->model_path))
         m->changed |= UI_CHANGED_MODEL;
-    else if (key == u->prompt_file && get_text(u, value, m->prompt_file, sizeof m->prompt_file))
-        m->changed |= UI_CHANGED_PROMPT;
     else
         return false;
     return true;
@@ -179,8 +178,8 @@ static bool read_set(const ui_uris *u, ui_model *m, const LV2_Atom_Object *obj)
 static bool read_progress(const ui_uris *u, ui_model *m, const LV2_Atom_Object *obj)
 {
     const LV2_Atom *state = NULL, *fraction = NULL, *frames = NULL, *eta = NULL, *seed = NULL;
-    lv2_atom_object_get(obj, u->state, &state, u->fraction, &fraction, u->frames, &frames,
-                        u->eta, &eta, u->seed, &seed, 0);
+    lv2_atom_object_get(obj, u->state, &state, u->fraction, &fraction, u->frames, &frames, u->eta,
+                        &eta, u->seed, &seed, 0);
     if (!state || state->type != u->atom_URID || state->size < sizeof(LV2_URID))
         return false;
     double v;

@@ -84,9 +84,9 @@ ui_window *ui_window_new(unsigned long parent, ui_controller *c, char *err, size
     attr.background_pixel = BlackPixel(w->dpy, screen);
     attr.event_mask = ExposureMask | KeyPressMask | ButtonPressMask | ButtonReleaseMask |
                       Button1MotionMask | FocusChangeMask | StructureNotifyMask;
-    w->win = XCreateWindow(w->dpy, p, 0, 0, (unsigned)w->width, (unsigned)w->height, 0,
-                           CopyFromParent, InputOutput, CopyFromParent,
-                           CWBackPixel | CWEventMask, &attr);
+    w->win =
+        XCreateWindow(w->dpy, p, 0, 0, (unsigned)w->width, (unsigned)w->height, 0, CopyFromParent,
+                      InputOutput, CopyFromParent, CWBackPixel | CWEventMask, &attr);
     XStoreName(w->dpy, w->win, "dgx-music generator");
     XSizeHints *hints = XAllocSizeHints();
     if (hints) {
@@ -110,11 +110,11 @@ ui_window *ui_window_new(unsigned long parent, ui_controller *c, char *err, size
     XSetLocaleModifiers("");
     w->im = XOpenIM(w->dpy, NULL, NULL, NULL);
     if (w->im)
-        w->ic = XCreateIC(w->im, XNInputStyle, XIMPreeditNothing | XIMStatusNothing,
-                          XNClientWindow, w->win, XNFocusWindow, w->win, NULL);
+        w->ic = XCreateIC(w->im, XNInputStyle, XIMPreeditNothing | XIMStatusNothing, XNClientWindow,
+                          w->win, XNFocusWindow, w->win, NULL);
 
-    w->surface = cairo_xlib_surface_create(w->dpy, w->win, DefaultVisual(w->dpy, screen),
-                                           w->width, w->height);
+    w->surface = cairo_xlib_surface_create(w->dpy, w->win, DefaultVisual(w->dpy, screen), w->width,
+                                           w->height);
     w->measure_surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 1, 1);
     w->measure_cr = cairo_create(w->measure_surface);
     ui_draw_font(w->measure_cr, &c->layout);
@@ -193,16 +193,15 @@ static void selection_arrived(ui_window *w, const XSelectionEvent *ev)
 {
     if (ev->property == None) {
         if (ev->target == w->utf8) /* no UTF-8 offered: ask for Latin-1 */
-            XConvertSelection(w->dpy, ev->selection, XA_STRING, w->paste_prop, w->win,
-                              CurrentTime);
+            XConvertSelection(w->dpy, ev->selection, XA_STRING, w->paste_prop, w->win, CurrentTime);
         return;
     }
     Atom type;
     int fmt;
     unsigned long n, after;
     unsigned char *data = NULL;
-    if (XGetWindowProperty(w->dpy, w->win, w->paste_prop, 0, 1L << 16, True, AnyPropertyType,
-                           &type, &fmt, &n, &after, &data) != Success)
+    if (XGetWindowProperty(w->dpy, w->win, w->paste_prop, 0, 1L << 16, True, AnyPropertyType, &type,
+                           &fmt, &n, &after, &data) != Success)
         return;
     if (type == w->incr) {
         ui_controller_paste(w->c, "", 0);
@@ -325,16 +324,16 @@ static bool special_key(ui_window *w, KeySym k, unsigned mods)
         KeySym sym;
         ui_key key;
     } map[] = {
-        { XK_Tab, UI_KEY_TAB },         { XK_ISO_Left_Tab, UI_KEY_TAB },
-        { XK_Return, UI_KEY_ENTER },    { XK_KP_Enter, UI_KEY_ENTER },
-        { XK_Escape, UI_KEY_ESCAPE },   { XK_BackSpace, UI_KEY_BACKSPACE },
-        { XK_Delete, UI_KEY_DELETE },   { XK_KP_Delete, UI_KEY_DELETE },
-        { XK_Left, UI_KEY_LEFT },       { XK_KP_Left, UI_KEY_LEFT },
-        { XK_Right, UI_KEY_RIGHT },     { XK_KP_Right, UI_KEY_RIGHT },
-        { XK_Up, UI_KEY_UP },           { XK_KP_Up, UI_KEY_UP },
-        { XK_Down, UI_KEY_DOWN },       { XK_KP_Down, UI_KEY_DOWN },
-        { XK_Home, UI_KEY_HOME },       { XK_KP_Home, UI_KEY_HOME },
-        { XK_End, UI_KEY_END },         { XK_KP_End, UI_KEY_END },
+        { XK_Tab, UI_KEY_TAB },       { XK_ISO_Left_Tab, UI_KEY_TAB },
+        { XK_Return, UI_KEY_ENTER },  { XK_KP_Enter, UI_KEY_ENTER },
+        { XK_Escape, UI_KEY_ESCAPE }, { XK_BackSpace, UI_KEY_BACKSPACE },
+        { XK_Delete, UI_KEY_DELETE }, { XK_KP_Delete, UI_KEY_DELETE },
+        { XK_Left, UI_KEY_LEFT },     { XK_KP_Left, UI_KEY_LEFT },
+        { XK_Right, UI_KEY_RIGHT },   { XK_KP_Right, UI_KEY_RIGHT },
+        { XK_Up, UI_KEY_UP },         { XK_KP_Up, UI_KEY_UP },
+        { XK_Down, UI_KEY_DOWN },     { XK_KP_Down, UI_KEY_DOWN },
+        { XK_Home, UI_KEY_HOME },     { XK_KP_Home, UI_KEY_HOME },
+        { XK_End, UI_KEY_END },       { XK_KP_End, UI_KEY_END },
         { XK_space, UI_KEY_SPACE },
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a URID map and a recording write function ------------------------------------------------ */
+/* ---- a URID map and a recording write function ------------------------------------------------
+ */
 
 static char uris[128][160];
 static int n_uris;
@@ -90,7 +91,8 @@ static float sent_port(int i, uint32_t port)
     return v;
 }
 
-/* ---- notifications forged the way notify.c does ----------------------------------------------- */
+/* ---- notifications forged the way notify.c does -----------------------------------------------
+ */
 
 static uint8_t note[20000];
 static LV2_Atom_Forge forge;

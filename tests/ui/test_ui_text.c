@@ -38,7 +38,8 @@ static void insert_moves_the_cursor_over_whole_code_points(void **state)
     ui_text_right(&t, false, false);
     assert_int_equal(t.cursor, 3);
     ui_text_insert(&t, "b", 1);
-    assert_string_equal(t.buf, "a\xc3\xa9" "b\xe2\x82\xac\xf0\x9f\x8e\xb7");
+    assert_string_equal(t.buf, "a\xc3\xa9"
+                               "b\xe2\x82\xac\xf0\x9f\x8e\xb7");
     assert_true(ui_utf8_valid(t.buf, t.len));
 }
 
@@ -112,11 +113,16 @@ static void invalid_utf8_is_repaired(void **state)
     (void)state;
     fresh(true, sizeof buf);
     /* a lone continuation byte, a truncated sequence, an overlong '/', a surrogate, a NUL */
-    const char bad[] = "a\x80" "b\xe2\x82" "c\xc0\xaf" "d\xed\xa0\x80" "e\0f";
+    const char bad[] = "a\x80"
+                       "b\xe2\x82"
+                       "c\xc0\xaf"
+                       "d\xed\xa0\x80"
+                       "e\0f";
     ui_text_result r = ui_text_insert(&t, bad, sizeof bad - 1);
     assert_true(r.repaired);
     assert_true(ui_utf8_valid(t.buf, t.len));
-    assert_non_null(strstr(t.buf, "a\xef\xbf\xbd" "b"));
+    assert_non_null(strstr(t.buf, "a\xef\xbf\xbd"
+                                  "b"));
     assert_non_null(strstr(t.buf, "ef")); /* the NUL was dropped, not kept as a terminator */
     assert_int_equal(strlen(t.buf), t.len);
 }
