@@ -17,6 +17,10 @@ for tool in Xvfb jalv.gtk3 xdotool jackd jack_wait import stdbuf; do
   command -v "$tool" >/dev/null || { echo "skipping: $tool not installed (./setup.sh --deps installs it)"; exit 77; }
 done
 [ -f "$build/plugins/generator.lv2/generator_ui.so" ] || { echo "skipping: no $build/plugins/generator.lv2/generator_ui.so"; exit 77; }
+if ldd "$build/plugins/generator.lv2/generator.so" | grep -q 'libasan\|libtsan'; then
+  echo "skipping: the sanitizer build's bundle cannot load into jalv (its runtime must come first)"
+  exit 77
+fi
 
 work=$(mktemp -d)
 pids=()
