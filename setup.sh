@@ -11,6 +11,8 @@ DEBIAN_PACKAGES=(
   clang-format clang-tidy
   lv2-dev sordi liblilv-dev lilv-utils libjack-jackd2-dev libsndfile1-dev libsoxr-dev
   libjansson-dev libutf8proc-dev libcmocka-dev
+  libx11-dev libcairo2-dev
+  xvfb xauth xdotool x11-utils imagemagick jalv jackd2
 )
 
 sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -35,6 +35,8 @@ PKG_DEPS = [
     ('jansson', 'JANSSON', 'libjansson-dev'),
     ('libutf8proc', 'UTF8PROC', 'libutf8proc-dev'),
     ('cmocka', 'CMOCKA', 'libcmocka-dev'),
+    ('x11', 'X11', 'libx11-dev'),        # the plugin's UI (plugins/generator_ui/)
+    ('cairo', 'CAIRO', 'libcairo2-dev'),
 ]
 
 WARNINGS = ['-Wall', '-Wextra', '-Werror', '-Wshadow', '-Wstrict-prototypes',

@@ -9,7 +9,7 @@ if ! clang-format --dry-run --Werror "${files[@]}"; then
   echo "lint: clang-format would change the files above (run: clang-format -i FILE)"; rc=1
 fi
 mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '\.c$' | grep -v '^tests/fuzz/')
-inc=(-Icore/include -Icore -Ikernels -Itests/support -Itests -Iplugins/generator.lv2 $(pkg-config --cflags jansson libutf8proc cmocka lv2 lilv-0 jack sndfile soxr))
+inc=(-Icore/include -Icore -Ikernels -Itests/support -Itests -Iplugins/generator.lv2 -Iplugins/generator_ui -Itests/plugin $(pkg-config --cflags jansson libutf8proc cmocka lv2 lilv-0 jack sndfile soxr x11 cairo))
 # One run per folder: clang-tidy 14 applies the first file's .clang-tidy to a whole run, and
 # tests/ has its own.
 mapfile -t tests < <(printf '%s\n' "${sources[@]}" | grep '^tests/')
