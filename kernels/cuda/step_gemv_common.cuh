@@ -1,0 +1,152 @@
+/* Device helpers shared by the decode step's GEMV kernels (step_gemv.cu, one launch per matrix,
+ * and step_persistent.cu, the whole stack in one kernel): widening a 16-byte weight load of each
+ * format to floats, the streaming load, GELU, and the LayerNorm of a block's shared copy of x.
+ * Included by .cu files only (no relocatable device code across files). */
+#ifndef DGXM_CUDA_STEP_GEMV_COMMON_CUH
+#define DGXM_CUDA_STEP_GEMV_COMMON_CUH
+
+#include "step_internal.h"
+
+namespace dgxm_step
+{
+
+template <int FMT> struct weights;
+
+template <> struct weights<DGXM_WEIGHT_F32> {
+    static constexpr int per_load = 4;
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
+    {
+        f[0] = __uint_as_float(v.x), f[1] = __uint_as_float(v.y);
+        f[2] = __uint_as_float(v.z), f[3] = __uint_as_float(v.w);
+    }
+};
+
+template <> struct weights<DGXM_WEIGHT_BF16> {
+    static constexpr int per_load = 8;
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
+    {
+        const unsigned int u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            f[2 * i] = __uint_as_float(u[i] << 16);
+            f[2 * i + 1] = __uint_as_float(u[i] & 0xffff0000u);
+        }
+    }
+};
+
+template <> struct weights<DGXM_WEIGHT_F16> {
+    static constexpr int per_load = 8;
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
+    {
+        const unsigned int u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            __half2 h = *reinterpret_cast<const __half2 *>(&u[i]);
+            float2 p = __half22float2(h);
+            f[2 * i] = p.x, f[2 * i + 1] = p.y;
+        }
+    }
+};
+
+/* int8 rows: the per-feature scale is applied once after the dot product. */
+template <> struct weights<DGXM_WEIGHT_INT8> {
+    static constexpr int per_load = 16;
+    static __device__ __forceinline__ void expand(uint4 v, float *f)
+    {
+        const unsigned int u[4] = { v.x, v.y, v.z, v.w };
+#pragma unroll
+        for (int i = 0; i < 4; i++)
+#pragma unroll
+            for (int j = 0; j < 4; j++)
+                f[4 * i + j] = (float)(signed char)(u[i] >> (8 * j));
+    }
+};
+
+__device__ __forceinline__ uint4 stream_load(const uint4 *p)
+{
+    return __ldcs(p); /* read once per step: do not keep it in L1 */
+}
+
+__device__ __forceinline__ float gelu(float y)
+{
+    return 0.5f * y * (1.0f + erff(y * 0.70710678118654752f));
+}
+
+/* Sum of a pair over the block (every thread gets it): both batch rows' statistics in one
+ * reduction. red holds 64 floats. */
+__device__ __forceinline__ float2 block_sum2(float2 v, float *red)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v.x = dgxm_warp_sum(v.x);
+    v.y = dgxm_warp_sum(v.y);
+    if (lane == 0)
+        red[warp] = v.x, red[32 + warp] = v.y;
+    __syncthreads();
+    v.x = lane < warps ? red[lane] : 0.0f;
+    v.y = lane < warps ? red[32 + lane] : 0.0f;
+    v.x = dgxm_warp_sum(v.x);
+    v.y = dgxm_warp_sum(v.y);
+    __syncthreads();
+    return v;
+}
+
+/* Normalises the block's copy of x in place (two passes, biased variance, eps 1e-5, as the CPU
+ * oracle); the rows share each reduction. */
+template <int M>
+__device__ void layer_norm_shared(float *xs, int k, const float *w, const float *b, float *red)
+{
+    float2 sum = make_float2(0.0f, 0.0f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        sum.x += xs[i];
+        if (M > 1)
+            sum.y += xs[k + i];
+    }
+    sum = block_sum2(sum, red);
+    const float mean0 = sum.x / (float)k, mean1 = sum.y / (float)k;
+    float2 var = make_float2(0.0f, 0.0f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        const float d0 = xs[i] - mean0;
+        var.x += d0 * d0;
+        if (M > 1) {
+            const float d1 = xs[k + i] - mean1;
+            var.y += d1 * d1;
+        }
+    }
+    var = block_sum2(var, red);
+    const float inv0 = 1.0f / sqrtf(var.x / (float)k + 1e-5f);
+    const float inv1 = 1.0f / sqrtf(var.y / (float)k + 1e-5f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        xs[i] = (xs[i] - mean0) * inv0 * w[i] + b[i];
+        if (M > 1)
+            xs[k + i] = (xs[k + i] - mean1) * inv1 * w[i] + b[i];
+    }
+    __syncthreads();
+}
+
+/* Each group of the block's x (one row of k) becomes the softmax of its first `valid` entries,
+ * zero after them: a warp per group. */
+__device__ __forceinline__ void softmax_groups_shared(float *xs, int k, int group, int valid)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    for (int g = warp; g < k / group; g += warps) {
+        float *v = xs + g * group;
+        float m = -INFINITY;
+        for (int i = lane; i < valid; i += 32)
+            m = fmaxf(m, v[i]);
+        m = dgxm_warp_max(m);
+        float sum = 0.0f;
+        for (int i = lane; i < valid; i += 32) {
+            const float e = expf(v[i] - m);
+            v[i] = e;
+            sum += e;
+        }
+        const float inv = 1.0f / dgxm_warp_sum(sum);
+        for (int i = lane; i < group; i += 32)
+            v[i] = i < valid ? v[i] * inv : 0.0f;
+    }
+    __syncthreads();
+}
+
+} // namespace dgxm_step
+
+#endif
