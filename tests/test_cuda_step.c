@@ -7,6 +7,10 @@
  *   the device chose equals what core/sampler.c picks from the device's own logits, under
  *   greedy, top-k, top-p and plain sampling, on the fixtures and on a 2-layer model at
  *   musicgen-small's real widths (vocabulary 2048, heads of 64).
+ * Every case runs on each form of the step: one kernel per phase with the cross-attention
+ * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1), never folded
+ * (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to heads in one
+ * cooperative launch, 3 kernels a step); each case checks the kernel count of its form.
  * Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +31,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The form of the step a case runs: kernel per phase with the cross-attention folded where it
+ * pays (the default), always folded, never folded, or the persistent kernel. */
+typedef enum step_form {
+    FORM_DEFAULT,
+    FORM_FOLDED,
+    FORM_UNFOLDED,
+    FORM_PERSISTENT
+} step_form;
+static step_form form;
+static const char *const form_names[] = { "per-phase", "folded", "unfolded", "persistent" };
+
+static int use_form(step_form f)
+{
+    form = f;
+    unsetenv("DGXM_CUDA_CROSS_FOLD");
+    unsetenv("DGXM_CUDA_PERSISTENT");
+    if (f == FORM_FOLDED)
+        return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
+    if (f == FORM_UNFOLDED)
+        return setenv("DGXM_CUDA_CROSS_FOLD", "0", 1);
+    if (f == FORM_PERSISTENT)
+        return setenv("DGXM_CUDA_PERSISTENT", "1", 1);
+    return 0;
+}
+
+static int form_default(void **state)
+{
+    (void)state;
+    return use_form(FORM_DEFAULT);
+}
+
+static int form_folded(void **state)
+{
+    (void)state;
+    return use_form(FORM_FOLDED);
+}
+
+static int form_unfolded(void **state)
+{
+    (void)state;
+    return use_form(FORM_UNFOLDED);
+}
+
+static int form_persistent(void **state)
+{
+    (void)state;
+    return use_form(FORM_PERSISTENT);
+}
 
 static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "stereo-legacy" };
 
@@ -182,7 +235,8 @@ static void fused_f32_greedy_codes_equal_cpu(void **state)
         dgxm_decoder_free(dc);
         model_close(&m);
     }
-    print_message("greedy codes equal on %d model/prompt/guidance cases\n", cases);
+    print_message("greedy codes equal on %d model/prompt/guidance cases (%s step)\n", cases,
+                  form_names[form]);
     assert_true(cases >= 8);
     cpu->ops->destroy(cpu);
     gpu->ops->destroy(gpu);
@@ -214,6 +268,22 @@ static int host_choice(const float *logits, const model *m, int rows, int k, con
     return dgxm_sample_token(cond, V, s, u, work);
 }
 
+/* The step took the form this case asks for: 3 kernels (persistent), or 8 a layer with the
+ * three-phase cross-attention, 7 folded, 5 without text, plus 4 around them. */
+static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
+{
+    const int kernels = dgxm_decoder_fused_kernels(f);
+    int want = -1;
+    if (form == FORM_PERSISTENT)
+        want = 3;
+    else if (form == FORM_FOLDED)
+        want = (lt > 0 ? 7 : 5) * layers + 4;
+    else if (form == FORM_UNFOLDED)
+        want = (lt > 0 ? 8 : 5) * layers + 4;
+    if (want >= 0 && kernels != want)
+        fail_msg("the %s step runs %d kernels, not %d", form_names[form], kernels, want);
+}
+
 /* Runs `steps` steps of one window on both paths, fed the device's choices; returns the worst
  * logit error and fails on any token that differs from the host sampler's. */
 static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, const float *cond,
@@ -227,6 +297,7 @@ static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, 
     dgxm_decoder_fused *f = dgxm_decoder_fused_new(dg, rows, steps, cond, lt, s, &err);
     if (!f)
         fail_msg("fused step: %s", err.message);
+    check_path(f, m->cfg->decoder.num_layers, lt);
     dgxm_decoder_state *st = dgxm_decoder_state_new(dc, rows, steps, cond, lt, &err);
     int32_t *grid = malloc((size_t)K * columns * sizeof *grid);
     for (int i = 0; i < K * columns; i++)
@@ -290,9 +361,9 @@ static void check_model(model *m, const float *cond, int lt, const char *label)
         dgxm_decoder *dg = decoder(gpu, m, formats[fi].f);
         for (size_t si = 0; si < sizeof samplings / sizeof *samplings; si++) {
             double e = compare_steps(dc, dg, m, cond, lt, &samplings[si], 24);
-            print_message("%s %s sampling %zu: worst logit error %.2e (limit %.0e), every token "
-                          "equals the host sampler's\n",
-                          label, formats[fi].name, si, e, formats[fi].tol);
+            print_message("%s %s %s sampling %zu: worst logit error %.2e (limit %.0e), every "
+                          "token equals the host sampler's\n",
+                          form_names[form], label, formats[fi].name, si, e, formats[fi].tol);
             if (!(e <= formats[fi].tol))
                 fail_msg("%s %s: logit error %.3e above %.0e", label, formats[fi].name, e,
                          formats[fi].tol);
@@ -346,9 +417,18 @@ static void fused_steps_match_cpu_at_real_widths(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fused_f32_greedy_codes_equal_cpu),
-        cmocka_unit_test(fused_steps_match_cpu_on_fixtures),
-        cmocka_unit_test(fused_steps_match_cpu_at_real_widths),
+        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_default),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_default),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_default),
+        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_folded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_folded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_folded),
+        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_unfolded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_unfolded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_unfolded),
+        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,9 @@ typedef struct dgxm_gemv_args {
     const float *x;
     int x_stride;
     const float *ln_w, *ln_b; /* LayerNorm folded in front (eps 1e-5); NULL: x as it is */
+    /* > 0 (one batch row): x is k / softmax_group groups whose first softmax_valid entries are
+     * scores; the prologue replaces each group by its softmax (zero past softmax_valid) */
+    int softmax_group, softmax_valid;
     const dgxm_step_counters *counters;
     int sm_count; /* sizes the grid */
 } dgxm_gemv_args;
@@ -151,5 +154,55 @@ dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, boo
                              dgxm_error *err);
 dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool pdl,
                               dgxm_error *err);
+
+/* The folded cross-attention of one layer (step_cross_fold.cu): a = [heads * L][hidden] and
+ * b = [hidden][heads * L] in their formats, L = a->rows / heads >= lt, from the layer's query
+ * and output projections and the text's keys and values k, v [lt][hidden] (float32). Queued on
+ * s. */
+dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, const float *k,
+                                 const float *v, int lt, int heads, dgxm_matrix *a, dgxm_matrix *b,
+                                 cudaStream_t s, dgxm_error *err);
+
+/* One decoder layer as the persistent step sees it: every matrix as a ready GEMV segment (the
+ * K and V segments write this layer's cache rows) and the inputs of its two attentions. */
+typedef struct dgxm_persist_layer {
+    dgxm_gemv_segment qkv[3], o, cq, co, fc1, fc2;
+    const float *ln_self_w, *ln_self_b, *ln_cross_w, *ln_cross_b, *ln_ff_w, *ln_ff_b;
+    const void *k_cache, *v_cache; /* this layer's [capacity][rows][hidden] */
+    const float *cross_k, *cross_v;
+} dgxm_persist_layer;
+
+/* The embedding, every layer, the final LayerNorm and the heads of one step in one launch of
+ * co-resident blocks that meet at grid-wide barriers between the dependent phases (8 per
+ * layer), instead of one kernel per phase: a step then pays a barrier (about a microsecond)
+ * where it paid a kernel's launch, ramp and tail, and each block issues its next weights before
+ * it waits at the barrier. */
+typedef struct dgxm_persist_args {
+    const dgxm_persist_layer *layers; /* device array [layer_count] */
+    int layer_count, hidden, ffn, rows, lt;
+    dgxm_step_embed_args embed;
+    dgxm_step_attention_args self_attn, cross_attn; /* k and v are taken from each layer */
+    dgxm_gemv_segment heads;                        /* logits: [rows][codebooks * vocab] */
+    const float *ln_out_w, *ln_out_b;
+    float *x, *q, *attn, *ff;
+    unsigned *barrier; /* one word, zero before the first launch; every launch leaves it so */
+    int probe;         /* DGXM_PERSIST_PROBE_*: 0, or a timing experiment (wrong tokens) */
+} dgxm_persist_args;
+
+/* Timing experiments of dgxm bench (DGXM_CUDA_PERSIST_PROBE=barriers|no-attention): the step's
+ * barriers alone, or the step without its attention work. They produce wrong tokens. */
+enum {
+    DGXM_PERSIST_PROBE_BARRIERS = 1,
+    DGXM_PERSIST_PROBE_NO_ATTENTION = 2
+};
+
+/* Blocks of the persistent step that fit this device at once for layers in format f (heads in
+ * the format the decoder gives them), after opting the kernel in to smem bytes of shared memory;
+ * 0 with the reason in err when none fits. */
+int dgxm_step_persistent_blocks(dgxm_weight_format f, int rows, size_t smem, int sm_count,
+                                dgxm_error *err);
+/* Queues the persistent step as a cooperative launch of blocks blocks. */
+dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a, int blocks,
+                                 size_t smem, cudaStream_t s, dgxm_error *err);
 
 #endif

@@ -1,12 +1,14 @@
 /* The device-resident decode step of kernels/fused_step.h on CUDA: the per-generation buffers,
  * the kernels of one step captured once into a CUDA graph, and the host calls that replay it.
  *
- * Per layer eight kernels: [LayerNorm + Q,K,V -> KV cache], self-attention, [O + residual],
+ * Per layer eight phases: [LayerNorm + Q,K,V -> KV cache], self-attention, [O + residual],
  * [LayerNorm + cross Q], cross-attention, [cross O + residual], [LayerNorm + fc1 + GELU],
  * [fc2 + residual]; around them the embedding, [final LayerNorm + heads], the token choice and
- * the counter advance. The graph's arguments never change: everything that moves from step to
- * step (position, grid column, Philox counter) is read from device memory, so a step costs one
- * graph launch and one 4-codebook copy back. */
+ * the counter advance. With DGXM_CUDA_PERSISTENT=1 the phases from the embedding to the heads
+ * run as one persistent kernel (step_persistent.cu) where the device can launch it. The graph's
+ * arguments never change: everything that moves from step to step (position, grid column, Philox
+ * counter) is read from device memory, so a step costs one graph launch and one 4-codebook copy
+ * back. */
 #include "step_internal.h"
 
 #include <math.h>
@@ -32,6 +34,20 @@ struct dgxm_fused_program {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     bool pdl; /* programmatic dependent launch between the step's kernels (sm_90+) */
+    /* the persistent step (step_persistent.cu) replaces embed, layers and heads when
+     * DGXM_CUDA_PERSISTENT=1 and the device runs cooperative launches (not the default: it is
+     * slower today, see there) */
+    bool persistent;
+    int persist_blocks;
+    size_t persist_smem;
+    dgxm_persist_args persist;
+    dgxm_persist_layer *persist_layers; /* device [layers] */
+    unsigned *barrier;
+    /* the folded cross-attention (step_cross_fold.cu), per layer, when fold is set */
+    bool fold;
+    int fold_len; /* L: text positions per head, lt rounded up to a multiple of 8 */
+    dgxm_matrix *cross_a, *cross_b;
+    float *scores; /* [heads * L] */
     /* profiling: an event after every kernel of one uncaptured step */
     cudaEvent_t *marks;
     const char **mark_names;
@@ -119,9 +135,11 @@ dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, 
     return a;
 }
 
-dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, const void *v,
-                      bool half, long long pos_stride, int row_stride, int rows, int length,
-                      bool causal, dgxm_error *err)
+/* One attention over keys at element (pos, row, c) = pos * pos_stride + row * row_stride + c:
+ * causal (the step's position + 1 keys) or length keys. */
+dgxm_step_attention_args attention_args(const dgxm_fused_program *p, const void *k, const void *v,
+                                        bool half, long long pos_stride, int row_stride, int rows,
+                                        int length, bool causal)
 {
     const dgxm_fused_desc *d = &p->desc;
     dgxm_step_attention_args a;
@@ -145,6 +163,15 @@ dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, cons
     a.arrivals = p->arrivals;
     a.out = p->attn;
     a.out_stride = d->hidden;
+    return a;
+}
+
+dgxm_status attention(dgxm_fused_program *p, cudaStream_t s, const void *k, const void *v,
+                      bool half, long long pos_stride, int row_stride, int rows, int length,
+                      bool causal, dgxm_error *err)
+{
+    const dgxm_step_attention_args a =
+        attention_args(p, k, v, half, pos_stride, row_stride, rows, length, causal);
     return dgxm_step_attention(&a, s, p->pdl, err);
 }
 
@@ -189,7 +216,19 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
              project(p, s, l->o, p->attn, R, NULL, NULL, p->x, DGXM_GEMV_ACCUM, "o+residual", err)))
         return st;
 
-    if (d->lt > 0) { /* only the conditioned row: the null row's cross output is zero */
+    if (p->fold) { /* the conditioned row only, as below */
+        if ((st = project(p, s, &p->cross_a[i], p->x, 1, l->ln_cross_w, l->ln_cross_b, p->scores,
+                          DGXM_GEMV_STORE, "ln+cross-scores", err)))
+            return st;
+        a = gemv_args(p, p->scores, 1, p->cross_b[i].cols, NULL, NULL);
+        a.softmax_group = p->fold_len;
+        a.softmax_valid = d->lt;
+        a.seg[0] = segment(&p->cross_b[i], p->x, 0, h, false, DGXM_GEMV_ACCUM);
+        a.segments = 1;
+        if ((st = dgxm_step_gemv(p->cross_b[i].format, &a, s, p->pdl, err)))
+            return st;
+        mark(p, s, "cross-softmax+o+residual");
+    } else if (d->lt > 0) { /* only the conditioned row: the null row's cross output is zero */
         if ((st = project(p, s, l->cq, p->x, 1, l->ln_cross_w, l->ln_cross_b, p->q, DGXM_GEMV_STORE,
                           "ln+cross-q", err)) ||
             (st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
@@ -213,16 +252,25 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     dgxm_step_embed_args e = { p->embed,     p->positions, p->grid, p->counters,
                                d->codebooks, d->hidden,    d->rows, p->x };
     p->kernels = 0;
-    dgxm_status st = dgxm_step_embed(&e, s, p->pdl, err);
-    if (!st)
-        mark(p, s, "embed");
-    for (int i = 0; !st && i < d->layers; i++)
-        st = layer(p, i, s, err);
-    if (st)
-        return st;
-    if ((st = project(p, s, d->lm_heads, p->x, d->rows, d->ln_out_w, d->ln_out_b, p->logits,
-                      DGXM_GEMV_STORE, "ln+heads", err)))
-        return st;
+    dgxm_status st;
+    if (p->persistent) {
+        if ((st = dgxm_step_persistent(p->format, &p->persist, p->persist_blocks, p->persist_smem,
+                                       s, err)))
+            return st;
+        mark(p, s, "persistent layers");
+    } else {
+        st = dgxm_step_embed(&e, s, p->pdl, err);
+        if (!st)
+            mark(p, s, "embed");
+        for (int i = 0; !st && i < d->layers; i++)
+            st = layer(p, i, s, err);
+        if (st)
+            return st;
+        if ((st = project(p, s, d->lm_heads, p->x, d->rows, d->ln_out_w, d->ln_out_b, p->logits,
+                          DGXM_GEMV_STORE, "ln+heads", err)))
+            return st;
+    }
+    const bool pdl = p->pdl && !p->persistent; /* no dependent launch after a cooperative one */
     dgxm_step_sample_args sa;
     memset(&sa, 0, sizeof sa);
     sa.logits = p->logits;
@@ -234,10 +282,10 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     sa.grid = p->grid;
     sa.column = p->column_dev;
     sa.counters = p->counters;
-    if ((st = dgxm_step_sample(&sa, s, p->pdl, err)))
+    if ((st = dgxm_step_sample(&sa, s, pdl, err)))
         return st;
     mark(p, s, "guidance+sample");
-    if ((st = dgxm_step_advance(p->counters, s, p->pdl, err)))
+    if ((st = dgxm_step_advance(p->counters, s, pdl, err)))
         return st;
     mark(p, s, "advance");
     DGXM_CUDA_TRY(err, "step",
@@ -247,7 +295,7 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     return DGXM_OK;
 }
 
-dgxm_status capture(dgxm_cuda_backend *cb, dgxm_fused_program *p, dgxm_error *err)
+dgxm_status capture_once(dgxm_cuda_backend *cb, dgxm_fused_program *p, dgxm_error *err)
 {
     cudaStream_t s = cb->stream;
     DGXM_CUDA_TRY(err, "step capture", cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
@@ -264,6 +312,20 @@ dgxm_status capture(dgxm_cuda_backend *cb, dgxm_fused_program *p, dgxm_error *er
     p->graph = g;
     DGXM_CUDA_TRY(err, "step capture", cudaGraphInstantiate(&p->exec, g, 0));
     return DGXM_OK;
+}
+
+/* A driver that cannot capture the cooperative launch gets the kernel-per-phase step. */
+dgxm_status capture(dgxm_cuda_backend *cb, dgxm_fused_program *p, dgxm_error *err)
+{
+    const dgxm_status st = capture_once(cb, p, err);
+    if (!st || !p->persistent)
+        return st;
+    (void)cudaGetLastError(); /* a refused capture leaves no sticky error */
+    if (p->graph)
+        cudaGraphDestroy(p->graph);
+    p->graph = NULL;
+    p->persistent = false;
+    return capture_once(cb, p, err);
 }
 
 template <typename T> bool grab(dgxm_backend *b, T **out, size_t bytes)
@@ -312,6 +374,149 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     return DGXM_OK;
 }
 
+/* Whether to fold the cross-attention: DGXM_CUDA_CROSS_FOLD=0 never, =1 whenever it fits the
+ * GEMV's shared memory, otherwise when the folded matrices (heads * L rows or columns) are no
+ * more bytes than the two projections they replace. The persistent step keeps the three
+ * phases. */
+bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
+    const char *env = getenv("DGXM_CUDA_CROSS_FOLD");
+    const char *persistent = getenv("DGXM_CUDA_PERSISTENT");
+    if (d->lt < 1 || d->heads * len > k_max || (env && !strcmp(env, "0")) ||
+        (persistent && !strcmp(persistent, "1")))
+        return false;
+    if (env && !strcmp(env, "1"))
+        return true;
+    const int fold_bytes = f == DGXM_WEIGHT_F32 ? 4 : 2;
+    const int layer_bytes = p->format == DGXM_WEIGHT_F32    ? 4
+                            : p->format == DGXM_WEIGHT_INT8 ? 1
+                                                            : 2;
+    return (long long)d->heads * len * fold_bytes <= (long long)d->hidden * layer_bytes;
+}
+
+/* The folded cross-attention matrices of every layer, computed on the device. */
+dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const int len = (d->lt + 7) / 8 * 8;
+    const dgxm_weight_format f = p->format == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : p->format;
+    if (!fold_wanted(p, len, f))
+        return DGXM_OK;
+    const int hl = d->heads * len, h = d->hidden;
+    const size_t esize = f == DGXM_WEIGHT_F32 ? 4 : 2;
+    p->cross_a = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_a));
+    p->cross_b = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_b));
+    if (!p->cross_a || !p->cross_b)
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cross-attention fold: out of memory");
+    if (!grab(b, &p->scores, (size_t)hl * sizeof(float)))
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cross-attention fold: device memory");
+    p->fold_len = len;
+    p->fold = true; /* program_free releases what was made if a layer fails */
+    cudaStream_t s = dgxm_cuda(b)->stream;
+    for (int i = 0; i < d->layers; i++) {
+        dgxm_matrix *a = &p->cross_a[i], *o = &p->cross_b[i];
+        *a = { f, hl, h, NULL, NULL };
+        *o = { f, h, hl, NULL, NULL };
+        if (!grab(b, reinterpret_cast<char **>(&a->data), (size_t)hl * h * esize) ||
+            !grab(b, reinterpret_cast<char **>(&o->data), (size_t)hl * h * esize))
+            return dgxm_error_set(err, DGXM_ERR_NOMEM,
+                                  "cross-attention fold: device memory for layer %d", i);
+        const dgxm_fused_layer *l = &p->layers[i];
+        dgxm_status st = dgxm_step_cross_fold(l->cq, l->co, l->cross_k, l->cross_v, d->lt, d->heads,
+                                              a, o, s, err);
+        if (st)
+            return st;
+    }
+    DGXM_CUDA_TRY(err, "cross-attention fold", cudaStreamSynchronize(s));
+    return DGXM_OK;
+}
+
+/* The persistent step's layer table and arguments; leaves p->persistent false (and err
+ * untouched) where the device or the environment says no. */
+dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const char *env = getenv("DGXM_CUDA_PERSISTENT"); /* "1": one persistent kernel */
+    if (!env || strcmp(env, "1") != 0 || !dgxm_cuda(b)->info.cooperative_launch)
+        return DGXM_OK;
+    const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
+    p->persist_smem = (size_t)d->rows * (k_max + d->hidden) * sizeof(float);
+    dgxm_error why;
+    p->persist_blocks =
+        dgxm_step_persistent_blocks(p->format, d->rows, p->persist_smem, p->sm_count, &why);
+    if (p->persist_blocks < 1)
+        return DGXM_OK;
+    const int h = d->hidden, R = d->rows;
+    const size_t esize = p->kv_half ? 2 : 4;
+    const long long layer_elems = (long long)d->capacity * R * h;
+    dgxm_persist_layer *host =
+        static_cast<dgxm_persist_layer *>(calloc((size_t)d->layers, sizeof *host));
+    if (!host)
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: out of memory");
+    for (int i = 0; i < d->layers; i++) {
+        const dgxm_fused_layer *l = &p->layers[i];
+        dgxm_persist_layer *t = &host[i];
+        char *kc = static_cast<char *>(p->k_cache) + (size_t)i * layer_elems * esize;
+        char *vc = static_cast<char *>(p->v_cache) + (size_t)i * layer_elems * esize;
+        t->qkv[0] = segment(l->q, p->q, 0, h, false, DGXM_GEMV_STORE);
+        t->qkv[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
+        t->qkv[2] = segment(l->v, vc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
+        t->o = segment(l->o, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+        if (d->lt > 0) {
+            t->cq = segment(l->cq, p->q, 0, h, false, DGXM_GEMV_STORE);
+            t->co = segment(l->co, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+        }
+        t->fc1 = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
+        t->fc2 = segment(l->fc2, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+        t->ln_self_w = l->ln_self_w, t->ln_self_b = l->ln_self_b;
+        t->ln_cross_w = l->ln_cross_w, t->ln_cross_b = l->ln_cross_b;
+        t->ln_ff_w = l->ln_ff_w, t->ln_ff_b = l->ln_ff_b;
+        t->k_cache = kc, t->v_cache = vc;
+        t->cross_k = l->cross_k, t->cross_v = l->cross_v;
+    }
+    const size_t bytes = (size_t)d->layers * sizeof *host;
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    if (!grab(b, &p->persist_layers, bytes) || !grab(b, &p->barrier, sizeof(unsigned))) {
+        free(host);
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: device memory");
+    }
+    cudaError_t e =
+        cudaMemcpyAsync(p->persist_layers, host, bytes, cudaMemcpyHostToDevice, cb->stream);
+    if (e == cudaSuccess)
+        e = cudaMemsetAsync(p->barrier, 0, sizeof(unsigned), cb->stream);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(cb->stream);
+    free(host);
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "persistent step", "layer table upload");
+
+    dgxm_persist_args *a = &p->persist;
+    memset(a, 0, sizeof *a);
+    a->layers = p->persist_layers;
+    a->layer_count = d->layers;
+    a->hidden = h;
+    a->ffn = d->ffn;
+    a->rows = R;
+    a->lt = d->lt;
+    a->embed = { p->embed, p->positions, p->grid, p->counters, d->codebooks, h, R, p->x };
+    a->self_attn = attention_args(p, NULL, NULL, p->kv_half, (long long)R * h, h, R, 0, true);
+    a->cross_attn = attention_args(p, NULL, NULL, false, h, 0, 1, d->lt, false);
+    a->heads = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false, DGXM_GEMV_STORE);
+    a->ln_out_w = d->ln_out_w;
+    a->ln_out_b = d->ln_out_b;
+    a->x = p->x, a->q = p->q, a->attn = p->attn, a->ff = p->ff;
+    a->barrier = p->barrier;
+    const char *probe = getenv("DGXM_CUDA_PERSIST_PROBE");
+    a->probe = !probe                           ? 0
+               : !strcmp(probe, "barriers")     ? DGXM_PERSIST_PROBE_BARRIERS
+               : !strcmp(probe, "no-attention") ? DGXM_PERSIST_PROBE_NO_ATTENTION
+                                                : 0;
+    p->persistent = true;
+    return DGXM_OK;
+}
+
 dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dgxm_error *err)
 {
     if (desc->layers < 1 || !desc->layer || !desc->layer[0].q) {
@@ -341,7 +546,8 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !(no_pdl && !strcmp(no_pdl, "0"));
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
-    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || capture(dgxm_cuda(b), p, err))
+    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || fold_prepare(b, p, err) ||
+        persistent_prepare(b, p, err) || capture(dgxm_cuda(b), p, err))
         return fail_free(b, p);
     return p;
 }
@@ -355,11 +561,19 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
         cudaGraphExecDestroy(p->exec);
     if (p->graph)
         cudaGraphDestroy(p->graph);
-    void *bufs[] = { p->counters, p->grid,    p->column_dev, p->embed,   p->positions,
-                     p->x,        p->q,       p->attn,       p->ff,      p->logits,
-                     p->k_cache,  p->v_cache, p->partials,   p->arrivals };
+    void *bufs[] = { p->counters, p->grid,    p->column_dev, p->embed,    p->positions,
+                     p->x,        p->q,       p->attn,       p->ff,       p->logits,
+                     p->k_cache,  p->v_cache, p->partials,   p->arrivals, p->persist_layers,
+                     p->barrier };
     for (void *buf : bufs)
         b->ops->release(b, buf);
+    for (int i = 0; p->cross_a && i < p->desc.layers; i++) {
+        b->ops->release(b, p->cross_a[i].data);
+        b->ops->release(b, p->cross_b[i].data);
+    }
+    b->ops->release(b, p->scores);
+    free(p->cross_a);
+    free(p->cross_b);
     if (p->column_host)
         cudaFreeHost(p->column_host);
     free(p->layers);

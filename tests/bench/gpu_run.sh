@@ -39,16 +39,22 @@ for part in $parts; do
   case $part in
     tests)
       "$run/dgxm" doctor > "$out/doctor.txt" 2>&1; echo "doctor rc=$?"; tail -3 "$out/doctor.txt"
-      for t in test_cuda_step test_cuda_ops test_cuda_fault test_device_memory; do
+      for t in ${CUDA_TESTS:-test_cuda_step test_cuda_ops test_cuda_fault test_device_memory}; do
         timeout 300 "$run/$t" > "$out/$t.txt" 2>&1; echo "$t rc=$?"; tail -4 "$out/$t.txt"
       done ;;
     bench-small)
       prepare small
       bench small bf16
       TAG=profile bench small bf16 --profile 1
-      DGXM_CUDA_PDL=0 TAG=nopdl bench small bf16
-      for d in f32 f16 int8; do bench small $d; done
-      TAG=ops bench small bf16 --path ops ;;
+      DGXM_CUDA_PERSISTENT=1 TAG=persistent bench small bf16
+      for d in f32 f16 int8; do bench small $d; done ;;
+    probe-small) # where the persistent step's time goes (the probes give wrong tokens)
+      prepare small
+      export DGXM_CUDA_PERSISTENT=1
+      TAG=persistent bench small bf16
+      DGXM_CUDA_PERSIST_PROBE=barriers TAG=barriers bench small bf16
+      DGXM_CUDA_PERSIST_PROBE=no-attention TAG=no-attention bench small bf16
+      unset DGXM_CUDA_PERSISTENT ;;
     hf-small|hf-medium|hf-large)
       size=${part#hf-}
       timeout 400 python3 tests/bench/hf_reference.py --size "$size" --dtypes "${HF_DTYPES:-fp32,fp16,bf16}" \
