@@ -147,6 +147,45 @@ __device__ __forceinline__ void softmax_groups_shared(float *xs, int k, int grou
     __syncthreads();
 }
 
+/* n floats (a multiple of 16) as int8 in groups of 16, each scaled by its largest magnitude
+ * over 127 (round to nearest; an all-zero group gets scale 0). A thread per group. */
+__device__ __forceinline__ void quantize_groups16(const float *x, int n, unsigned char *q,
+                                                  float *scale)
+{
+    for (int g = threadIdx.x; g < n / 16; g += blockDim.x) {
+        const float4 *v = reinterpret_cast<const float4 *>(x + g * 16);
+        float4 f[4];
+        float amax = 0.0f;
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            f[i] = v[i];
+            amax = fmaxf(amax, fmaxf(fmaxf(fabsf(f[i].x), fabsf(f[i].y)),
+                                     fmaxf(fabsf(f[i].z), fabsf(f[i].w))));
+        }
+        const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+        unsigned int w[4];
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            const unsigned int b0 = (unsigned char)(signed char)__float2int_rn(f[i].x * inv);
+            const unsigned int b1 = (unsigned char)(signed char)__float2int_rn(f[i].y * inv);
+            const unsigned int b2 = (unsigned char)(signed char)__float2int_rn(f[i].z * inv);
+            const unsigned int b3 = (unsigned char)(signed char)__float2int_rn(f[i].w * inv);
+            w[i] = b0 | b1 << 8 | b2 << 16 | b3 << 24;
+        }
+        reinterpret_cast<uint4 *>(q)[g] = make_uint4(w[0], w[1], w[2], w[3]);
+        scale[g] = amax / 127.0f;
+    }
+}
+
+/* The dot product of 16 int8 weights with 16 int8 inputs. */
+__device__ __forceinline__ int dot16_int8(uint4 w, uint4 x)
+{
+    int a = __dp4a((int)w.x, (int)x.x, 0);
+    a = __dp4a((int)w.y, (int)x.y, a);
+    a = __dp4a((int)w.z, (int)x.z, a);
+    return __dp4a((int)w.w, (int)x.w, a);
+}
+
 } // namespace dgxm_step
 
 #endif

@@ -103,6 +103,14 @@ typedef struct dgxm_gemv_args {
 /* Output features in all segments; the launch covers them with 8 per block. */
 dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
                            bool pdl, dgxm_error *err);
+/* Dynamic shared memory of a GEMV over k inputs and rows batch rows: x as floats, and with
+ * int8 weights x again as int8 in groups of 16 with a scale each. */
+static inline size_t dgxm_step_gemv_smem(int format, int rows, int k)
+{
+    const size_t floats = (size_t)rows * k * sizeof(float);
+    return format == DGXM_WEIGHT_INT8 ? floats + (size_t)rows * k + (size_t)rows * (k / 16) * 4
+                                      : floats;
+}
 /* Opts the GEMV kernels in to the dynamic shared memory of k inputs x rows. */
 dgxm_status dgxm_step_gemv_prepare(int k_max, dgxm_error *err);
 
