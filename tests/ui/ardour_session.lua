@@ -1,7 +1,8 @@
 -- An Ardour 7 session with the generator on a MIDI track, for opening its UI (tests/ui/ardour_ui.sh
 -- runs it; see tests/ui/ardour_ui.md):
 --   DGXM_ARDOUR_SESSION=/tmp/dgxm-ardour LV2_PATH=$PWD/build/plugins ardour7-lua tests/ui/ardour_session.lua
--- $DGXM_ARDOUR_PRESET, when set, names a preset URI to load (its prompt is then what the UI shows).
+-- $DGXM_ARDOUR_PRESET, when set, names a preset URI to load (its prompt is then what the UI shows);
+-- $DGXM_ARDOUR_DURATION, when set, is the duration in seconds (the plugin's first control input).
 -- Prints "session: PATH" and "window: NAME", NAME being the plugin window's name in Ardour's
 -- window state ("P-<route id>-<processor id>").
 local dir = os.getenv("DGXM_ARDOUR_SESSION") or "/tmp/dgxm-ardour"
@@ -23,6 +24,11 @@ if uri and uri ~= "" then
 	assert(preset, "preset " .. uri .. " not listed")
 	assert(plugin:load_preset(preset), "preset " .. preset.label .. " did not load")
 	print("preset: " .. preset.label)
+end
+local duration = tonumber(os.getenv("DGXM_ARDOUR_DURATION") or "")
+if duration then
+	assert(ARDOUR.LuaAPI.set_processor_param(proc, 0, duration), "could not set the duration")
+	print("duration: " .. duration .. " s")
 end
 s:save_state("", false, false, false, false, false)
 print("window: P-" .. track:to_stateful():id():to_s() .. "-" .. proc:to_stateful():id():to_s())

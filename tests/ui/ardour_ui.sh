@@ -6,6 +6,11 @@
 #                    prompt, the state Idle and no takes, as the plugin reported them
 #   generate OUT_DIR as open, then a click into the prompt and Enter: the UI must see the job
 #                    start, end Ready and a take arrive
+#   reopen OUT_DIR   as generate with a 240 s take, but while it generates the plugin window is
+#                    closed and opened again from the mixer strip (double-clicks on the plugin's
+#                    entry, found on screen by its colour in Ardour 7.3's default theme; skips
+#                    when it is not found): Ardour destroys our UI instance and makes a new one,
+#                    which must show the job still generating, then Ready and the take
 # No clicks in Ardour's own widgets and no dialogs:
 #  * a temporary HOME / XDG_CONFIG_HOME whose ardour7/ folder holds the "been here before"
 #    marker (.a7, so no welcome wizard), instant.xml with <no-memory-warning/> (no locked-memory
@@ -66,7 +71,9 @@ export LV2_PATH="$build/plugins" ARDOUR_FPU_FLAGS=15 # SSE paths: see the audio 
 export DGXM_MODEL="$PWD/tests/fixtures/models/mono" DGXM_DEVICE=cpu DGXM_UI_TRACE=1
 
 # The session, with the plugin window marked open.
-DGXM_ARDOUR_SESSION="$work/sess" DGXM_ARDOUR_PRESET=$PRESET_URI \
+duration=
+[ "$mode" = reopen ] && duration=240 # about 15 s of work: time to close and reopen the window
+DGXM_ARDOUR_SESSION="$work/sess" DGXM_ARDOUR_PRESET=$PRESET_URI DGXM_ARDOUR_DURATION=$duration \
   timeout -k 3 40 ardour7-lua tests/ui/ardour_session.lua >"$work/lua.log" 2>&1 </dev/null ||
   { cat "$work/lua.log" >&2; fail "ardour7-lua could not make the session"; }
 window=$(sed -n 's/^window: //p' "$work/lua.log")
@@ -138,17 +145,66 @@ wait_for 'dgx-music UI: takes 0' 10 || fail "the UI never heard the take list"
 
 shot() { sleep 0.5; timeout 10 import -window root "$out/$1" || fail "no screenshot"; echo "ardour_ui: screenshot $out/$1"; }
 mkdir -p "$out"
-case "$mode" in
-open) shot ui-ardour7-open.png ;;
-generate)
+generate() {
   # into the prompt box (the UI's layout: below the label, left), then Enter = Generate
   xdotool mousemove --window "$win" 120 60 click 1 || fail "xdotool could not click"
   sleep 0.3
   xdotool key Return || fail "xdotool could not press Enter"
   wait_for 'dgx-music UI: state \(Loading\|Queued\|Generating\)' 10 || fail "the UI never saw the job start"
+}
+# The trace since the UI instance was last opened.
+since_open() { awk '/dgx-music UI: opened/ { t = "" } /dgx-music UI:/ { t = t $0 "\n" } END { printf "%s", t }' "$work/ardour.log"; }
+count() { grep -c -- "$1" "$work/ardour.log"; }
+# double_click_until PATTERN N: double-click the mixer entry until PATTERN occurs N times
+# (Ardour raises a plugin window that is covered before it hides it); at most 3 double-clicks.
+double_click_until() {
+  for _ in 1 2 3; do
+    xdotool mousemove "$ex" "$ey" click --repeat 2 --delay 80 1
+    for _ in $(seq 20); do [ "$(count "$1")" -ge "$2" ] && return 0; sleep 0.1; done
+  done
+  return 1
+}
+case "$mode" in
+open) shot ui-ardour7-open.png ;;
+generate)
+  generate
   wait_for 'dgx-music UI: state Ready' 40 || fail "the UI never saw the take finish"
   wait_for 'dgx-music UI: takes 1' 5 || fail "the UI never got the new take"
   shot ui-ardour7-generate.png
+  ;;
+reopen)
+  generate
+  wait_for 'dgx-music UI: state Generating' 20 || fail "the job never reached Generating"
+  # the mixer (Alt+M in the main window), then the plugin's entry in the track's strip
+  main=$(xdotool search --name ' - Ardour$' 2>/dev/null | head -1)
+  [ -n "$main" ] || fail "no Ardour main window"
+  xdotool windowfocus "$main" || fail "xdotool could not focus Ardour's main window"
+  sleep 0.2
+  xdotool key alt+m || fail "xdotool could not press Alt+M"
+  sleep 1.5
+  timeout 10 import -window root "$work/mixer.png" || fail "no screenshot of the mixer"
+  # the instrument entry's background colour in Ardour 7.3's dark theme; its bounding box
+  box=$(convert "$work/mixer.png" -fill black +opaque '#663030' -format '%@' info: 2>/dev/null)
+  if ! [[ $box =~ ^([0-9]+)x([0-9]+)\+([0-9]+)\+([0-9]+)$ ]] || [ "${BASH_REMATCH[1]}" -lt 40 ] ||
+    [ "${BASH_REMATCH[1]}" -gt 200 ]; then
+    echo "skipping: the plugin's entry in the mixer strip was not found by its colour (Ardour 7.3's default theme): got '$box'"
+    exit 77
+  fi
+  ex=$((BASH_REMATCH[3] + BASH_REMATCH[1] / 2)) ey=$((BASH_REMATCH[4] + BASH_REMATCH[2] / 2))
+  echo "ardour_ui: the plugin's entry in the mixer is at $ex,$ey"
+  double_click_until 'dgx-music UI: closed' 1 || fail "the plugin window did not close"
+  since_open | grep -q 'state Ready' && fail "the job ended before the window was closed"
+  sleep 1
+  double_click_until 'dgx-music UI: opened' 2 || fail "the plugin window did not open again"
+  for _ in $(seq 100); do since_open | grep -q 'state Generating' && break; sleep 0.1; done
+  since_open | grep -q 'state Generating' || fail "the reopened UI did not show the job generating"
+  since_open | grep -q "prompt \"$PRESET_PROMPT\"" || fail "the reopened UI did not get the prompt"
+  shot ui-ardour7-reopened.png
+  for _ in $(seq 400); do since_open | grep -q 'state Ready' && break; sleep 0.1; done
+  since_open | grep -q 'state Ready' || fail "the reopened UI never saw the take finish"
+  for _ in $(seq 50); do since_open | grep -q 'takes 1' && break; sleep 0.1; done
+  since_open | grep -q 'takes 1' || fail "the reopened UI never got the new take"
+  shot ui-ardour7-reopened-ready.png
   ;;
 *) fail "unknown mode $mode" ;;
 esac
