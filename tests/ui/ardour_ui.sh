@@ -31,7 +31,7 @@ PRESET_PROMPT="jazz piano trio, walking upright bass, brushed drums, swing, smok
 
 ardour=$(command -v ardour7 || command -v ardour) ||
   { echo "skipping: Ardour not installed (Debian package ardour; ./setup.sh --deps installs it)"; exit 77; }
-for tool in Xvfb ardour7-lua xdotool import setsid; do
+for tool in Xvfb ardour7-lua xdotool import convert setsid; do
   command -v "$tool" >/dev/null || { echo "skipping: $tool not installed (./setup.sh --deps installs it)"; exit 77; }
 done
 [ -f "$build/plugins/generator.lv2/generator_ui.so" ] || { echo "skipping: no $build/plugins/generator.lv2/generator_ui.so"; exit 77; }
