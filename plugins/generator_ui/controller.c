@@ -39,6 +39,11 @@ ui_controller *ui_controller_new(LV2_URID_Map *map, LV2UI_Write_Function write,
     ui_layout_compute(&c->layout, scale);
     ui_controller_relayout(c);
     c->redraw = true;
+    const char *trace = getenv("DGXM_UI_TRACE");
+    c->trace = trace && *trace;
+    c->traced_takes = -1;
+    if (c->trace)
+        fprintf(stderr, "dgx-music UI: opened\n");
     const LV2_Atom *get =
         ui_forge_command(&c->proto, c->forge_buf, sizeof c->forge_buf, c->proto.uris.patch_Get);
     if (get && c->write)
@@ -56,6 +61,8 @@ void ui_controller_set_measure(ui_controller *c, ui_measure_fn measure, void *ct
 
 void ui_controller_free(ui_controller *c)
 {
+    if (c && c->trace)
+        fprintf(stderr, "dgx-music UI: closed\n");
     free(c);
 }
 
@@ -460,6 +467,22 @@ bool ui_controller_selection(const ui_controller *c, const char **text, size_t *
 
 /* ---- from the plugin ------------------------------------------------------------------------- */
 
+/* One line per change worth a host test's attention (progress percentages are left out). */
+static void trace_changes(ui_controller *c)
+{
+    const ui_model *m = &c->model;
+    if (m->changed & UI_CHANGED_PROMPT)
+        fprintf(stderr, "dgx-music UI: prompt \"%.200s\"\n", m->prompt);
+    if (m->state != c->traced_state) {
+        c->traced_state = m->state;
+        fprintf(stderr, "dgx-music UI: state %s\n", ui_state_name(m->state));
+    }
+    if (m->take_count != c->traced_takes) {
+        c->traced_takes = m->take_count;
+        fprintf(stderr, "dgx-music UI: takes %d\n", m->take_count);
+    }
+}
+
 void ui_controller_port_event(ui_controller *c, uint32_t port, uint32_t size, uint32_t format,
                               const void *buffer)
 {
@@ -490,6 +513,8 @@ void ui_controller_port_event(ui_controller *c, uint32_t port, uint32_t size, ui
     }
     if (m->changed)
         c->redraw = true;
+    if (c->trace)
+        trace_changes(c);
     m->changed = 0;
 }
 

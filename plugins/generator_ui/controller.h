@@ -43,6 +43,12 @@ typedef struct ui_controller {
     LV2UI_Controller host;
     uint32_t control_port; /* DGXM_GEN_PORT_CONTROL */
 
+    /* $DGXM_UI_TRACE set: one stderr line per prompt, state or take count the plugin reports,
+     * and when the UI opens or closes (for host tests that cannot see the messages) */
+    bool trace;
+    ui_state traced_state;
+    int traced_takes;
+
     char prompt_buf[UI_PROMPT_MAX];
     char model_buf[UI_PATH_MAX];
     ui_text prompt, model_entry;
@@ -65,7 +71,7 @@ typedef struct ui_controller {
 } ui_controller;
 
 /* NULL when out of memory. Sends a patch:Get so the plugin reports its prompt, model, takes and
- * progress (a reopened UI shows them at once). */
+ * progress (a reopened UI shows them at once). Reads $DGXM_UI_TRACE (see ui_controller.trace). */
 ui_controller *ui_controller_new(LV2_URID_Map *map, LV2UI_Write_Function write,
                                  LV2UI_Controller host, double scale);
 void ui_controller_free(ui_controller *c);
