@@ -51,10 +51,8 @@ if [ ${#host_missing[@]} -gt 0 ]; then
     "${host_missing[@]}"
 fi
 
-if [ ! -x .venv/bin/waf ]; then
-  python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -r requirements-build.txt
-fi
+[ -x .venv/bin/pip ] || python3 -m venv .venv
+.venv/bin/pip install -q --disable-pip-version-check -r requirements-build.txt
 
 [ "${1:-}" = "--deps" ] && exit 0
 

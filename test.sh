@@ -6,6 +6,9 @@ set -uo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/waf ] || ./setup.sh --deps
 waf=.venv/bin/waf
+# cuobjdump from requirements-build.txt, for the fat-binary test
+for d in .venv/lib/python3*/site-packages/nvidia/cu13/bin; do [ -d "$d" ] && PATH="$PATH:$PWD/$d"; done
+export PATH
 [ -f build/c4che/_cache.py ] || $waf configure ${DGXM_CONFIGURE:-} || exit 1
 
 passed=0; failed=0

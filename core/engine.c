@@ -97,11 +97,27 @@ static dgxm_status open_backend(dgxm_engine *e, dgxm_error *err)
 #endif
 }
 
+static dgxm_weight_format weight_format(dgxm_engine_weights w)
+{
+    switch (w) {
+    case DGXM_ENGINE_WEIGHTS_BF16: return DGXM_WEIGHT_BF16;
+    case DGXM_ENGINE_WEIGHTS_F16: return DGXM_WEIGHT_F16;
+    case DGXM_ENGINE_WEIGHTS_INT8: return DGXM_WEIGHT_INT8;
+    case DGXM_ENGINE_WEIGHTS_F32:
+    case DGXM_ENGINE_WEIGHTS_DEFAULT: break;
+    }
+    return DGXM_WEIGHT_F32;
+}
+
 static dgxm_status load(dgxm_engine *e, dgxm_error *err)
 {
     dgxm_status s = open_backend(e, err);
-    dgxm_weight_format format =
-        e->weights == DGXM_ENGINE_WEIGHTS_BF16 ? DGXM_WEIGHT_BF16 : DGXM_WEIGHT_F32;
+    const dgxm_weight_format format = weight_format(e->weights);
+    if (!s && e->cuda_device < 0 && format != DGXM_WEIGHT_F32 && format != DGXM_WEIGHT_BF16)
+        s = dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                           "weights %s: the CPU backend stores decoder weights as f32 or bf16 "
+                           "(f16 and int8 need a CUDA device)",
+                           format == DGXM_WEIGHT_F16 ? "f16" : "int8");
     /* Before any upload: a model that cannot fit fails at once with the figures. */
     if (!s)
         s = dgxm_device_memory_check(e->backend, e->model_dir, e->info.device, format, err);
@@ -209,13 +225,21 @@ static dgxm_status start(dgxm_engine *e)
     return s;
 }
 
+/* DGXM_ENGINE_WEIGHTS_DEFAULT as the device makes it. */
+static dgxm_engine_weights resolved_weights(dgxm_engine_weights w, int cuda_device)
+{
+    if (w != DGXM_ENGINE_WEIGHTS_DEFAULT)
+        return w;
+    return cuda_device >= 0 ? DGXM_ENGINE_WEIGHTS_BF16 : DGXM_ENGINE_WEIGHTS_F32;
+}
+
 static dgxm_engine *engine_new(const dgxm_engine_config *cfg, char *path, int cuda_device)
 {
     dgxm_engine *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->path = path;
-    e->weights = cfg->weights;
+    e->weights = resolved_weights(cfg->weights, cuda_device);
     e->cpu_threads = cfg->cpu_threads;
     e->cuda_device = cuda_device;
     e->model_dir = cfg->model_dir;
@@ -276,7 +300,7 @@ static dgxm_engine *acquire_on(const dgxm_engine_config *cfg, int cuda_device, d
     }
 
     pthread_mutex_lock(&registry.lock);
-    dgxm_engine *e = find(path, cuda_device, cfg->weights);
+    dgxm_engine *e = find(path, cuda_device, resolved_weights(cfg->weights, cuda_device));
     if (e) {
         free(path);
         e->users++;
@@ -364,7 +388,7 @@ dgxm_engine *dgxm_engine_acquire(const dgxm_engine_config *cfg, dgxm_error *err)
                        cfg->device);
         return NULL;
     }
-    if (cfg->weights != DGXM_ENGINE_WEIGHTS_F32 && cfg->weights != DGXM_ENGINE_WEIGHTS_BF16) {
+    if ((int)cfg->weights < 0 || (int)cfg->weights > (int)DGXM_ENGINE_WEIGHTS_DEFAULT) {
         dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "engine: weight format %d", (int)cfg->weights);
         return NULL;
     }

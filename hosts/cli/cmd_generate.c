@@ -46,7 +46,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: dgxm generate --model DIR (--prompt TEXT | --prompt-file F) -o OUT\n"
                "         [--duration SEC | --frames N] [--greedy] [--guidance G]\n"
                "         [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
-               "         [--device auto|cpu|cuda[:i]] [--dtype f32|bf16] [--threads N]\n"
+               "         [--device auto|cpu|cuda[:i]] [--dtype f32|bf16|f16|int8] [--threads N]\n"
                "         [--codes-out FILE]"
                "         [--rate HZ] [--format float|pcm16|pcm24]\n"
                "OUT: .wav (32-bit float at the model's rate by default), .flac or .ogg\n");
@@ -82,6 +82,7 @@ static int parse_int(const char *opt, const char *text, long long lo, long long 
 static int parse_args(int argc, char **argv, generate_args *a)
 {
     *a = (generate_args){ .device = "auto", /* cuda:0 when usable, else the CPU with a notice */
+                          .dtype = DGXM_ENGINE_WEIGHTS_DEFAULT, /* bf16 on CUDA, f32 on the CPU */
                           .temperature = 1.0,
                           .top_k = 250,
                           .top_p = 1.0,
@@ -118,8 +119,12 @@ static int parse_args(int argc, char **argv, generate_args *a)
                 a->dtype = DGXM_ENGINE_WEIGHTS_F32;
             else if (!strcmp(val, "bf16"))
                 a->dtype = DGXM_ENGINE_WEIGHTS_BF16;
+            else if (!strcmp(val, "f16"))
+                a->dtype = DGXM_ENGINE_WEIGHTS_F16;
+            else if (!strcmp(val, "int8"))
+                a->dtype = DGXM_ENGINE_WEIGHTS_INT8;
             else {
-                fprintf(stderr, "dgxm generate: --dtype '%s': use f32 or bf16\n", val);
+                fprintf(stderr, "dgxm generate: --dtype '%s': use f32, bf16, f16 or int8\n", val);
                 return -1;
             }
         } else if (!strcmp(opt, "--device")) {
