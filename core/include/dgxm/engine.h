@@ -25,11 +25,11 @@ typedef struct dgxm_engine dgxm_engine;
 
 /* How the decoder's weights are stored on the device (T5 and EnCodec always run in float32). */
 typedef enum dgxm_engine_weights {
-    DGXM_ENGINE_WEIGHTS_F32,     /* the reference */
-    DGXM_ENGINE_WEIGHTS_BF16,    /* half the bytes per decoder step */
-    DGXM_ENGINE_WEIGHTS_F16,     /* CUDA only */
-    DGXM_ENGINE_WEIGHTS_INT8,    /* CUDA only: a quarter of the bytes (heads stay bf16) */
-    DGXM_ENGINE_WEIGHTS_DEFAULT  /* bf16 on a CUDA device, f32 on the CPU */
+    DGXM_ENGINE_WEIGHTS_F32,    /* the reference */
+    DGXM_ENGINE_WEIGHTS_BF16,   /* half the bytes per decoder step */
+    DGXM_ENGINE_WEIGHTS_F16,    /* CUDA only */
+    DGXM_ENGINE_WEIGHTS_INT8,   /* CUDA only: a quarter of the bytes (heads stay bf16) */
+    DGXM_ENGINE_WEIGHTS_DEFAULT /* bf16 on a CUDA device, f32 on the CPU */
 } dgxm_engine_weights;
 
 typedef struct dgxm_engine_config {
