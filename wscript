@@ -188,7 +188,8 @@ def build_test(bld, src, support, defines, uses):
 def build_host_tests(bld, defines):
     """tests/hosts/test_host_*.c: the built plugin in real hosts (Ardour headless, jalv under
     jackd's dummy driver); each skips visibly when its host is not installed."""
-    tools = collect(bld, 'tests/hosts/host_tools.c') + collect(bld, 'tests/support/test_support.c')
+    tools = (collect(bld, 'tests/hosts/host_tools.c') + collect(bld, 'tests/support/test_support.c') +
+             collect(bld, 'tests/support/test_commands.c'))
     for src in collect(bld, 'tests/hosts/test_host_*.c'):
         name = os.path.splitext(src.name)[0]
         bld.program(source=[src] + tools, target='tests/' + name,

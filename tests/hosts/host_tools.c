@@ -1,6 +1,8 @@
 /* Helpers of the host tests; see host_tools.h. */
 #include "host_tools.h"
 
+#include "test_commands.h"
+
 #include <limits.h>
 #include <math.h>
 #include <sndfile.h>
@@ -9,25 +11,14 @@
 #include <string.h>
 #include <sys/wait.h>
 
-bool ht_have(const char *tool)
-{
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "command -v '%s' >/dev/null 2>&1", tool);
-    return system(cmd) == 0;
-}
-
 int ht_system(const char *cmd, const char *log_path)
 {
     size_t n = strlen(cmd) + strlen(log_path) + 32;
     char *full = malloc(n);
     snprintf(full, n, "(%s) >>'%s' 2>&1", cmd, log_path);
-    int st = system(full);
+    const int st = system(full);
     free(full);
-    if (st == -1)
-        return -1;
-    if (WIFSIGNALED(st))
-        return 128 + WTERMSIG(st);
-    return WEXITSTATUS(st);
+    return test_exit_status(st);
 }
 
 const char *ht_plugins_dir(void)

@@ -6,9 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* True when `tool` is on PATH. */
-bool ht_have(const char *tool);
-
 /* Runs `cmd` through sh, stdout and stderr appended to log_path; returns its exit status, or
  * 128 + N when it died of signal N. The command bounds its own time (timeout(1)). */
 int ht_system(const char *cmd, const char *log_path);

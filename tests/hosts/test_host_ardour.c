@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "host_tools.h"
+#include "test_commands.h"
 #include "test_support.h"
 
 #include <glob.h>
@@ -130,7 +131,7 @@ static void export_then_reopen_plays_the_saved_take(void **state)
     printf("skipping: the sanitizer build's plugin cannot load into an uninstrumented Ardour\n");
     skip();
 #endif
-    if (!ht_have("ardour7-lua")) {
+    if (!test_have_tool("ardour7-lua")) {
         printf("skipping: ardour7-lua not installed (Debian package ardour; ./setup.sh --deps)\n");
         skip();
     }

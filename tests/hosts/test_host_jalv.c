@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "host_tools.h"
+#include "test_commands.h"
 #include "test_support.h"
 
 #include <jack/jack.h>
@@ -160,7 +161,7 @@ static void jalv_plays_a_note_from_a_saved_state(void **state)
     printf("skipping: the sanitizer build's plugin cannot load into an uninstrumented jalv\n");
     skip();
 #endif
-    if (!ht_have("jackd") || !ht_have("jalv")) {
+    if (!test_have_tool("jackd") || !test_have_tool("jalv")) {
         printf("skipping: jackd or jalv not installed (Debian packages jackd2, jalv; "
                "./setup.sh --deps)\n");
         skip();

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test_commands.h"
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,34 +17,16 @@
 
 static char bundle[4096];
 
-static bool have(const char *tool)
-{
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "command -v %s >/dev/null 2>&1", tool);
-    return system(cmd) == 0;
-}
-
-/* The command's output (at most size - 1 bytes) and its exit status. */
-static int capture(const char *cmd, char *out, size_t size)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void ttl_files_validate(void **state)
 {
     (void)state;
-    if (!have("lv2_validate")) {
+    if (!test_have_tool("lv2_validate")) {
         printf("skipping: lv2_validate not installed (Debian package lv2-dev)\n");
         skip();
     }
     char cmd[8400], out[65536];
     snprintf(cmd, sizeof cmd, "lv2_validate %s/manifest.ttl %s/generator.ttl 2>&1", bundle, bundle);
-    int rc = capture(cmd, out, sizeof out);
+    int rc = test_capture(cmd, out, sizeof out);
     const char *summary = strstr(out, "Found ");
     printf("lv2_validate: %s", summary ? summary : out);
     assert_int_equal(rc, 0);
@@ -52,13 +36,13 @@ static void ttl_files_validate(void **state)
 static void exports_only_lv2_descriptor(void **state)
 {
     (void)state;
-    if (!have("nm")) {
+    if (!test_have_tool("nm")) {
         printf("skipping: nm not installed (binutils)\n");
         skip();
     }
     char cmd[4400], out[65536];
     snprintf(cmd, sizeof cmd, "nm -D --defined-only %s/generator.so | awk '{print $3}'", bundle);
-    assert_int_equal(capture(cmd, out, sizeof out), 0);
+    assert_int_equal(test_capture(cmd, out, sizeof out), 0);
     printf("exported: %s", out);
     assert_string_equal(out, "lv2_descriptor\n");
 }
@@ -66,13 +50,13 @@ static void exports_only_lv2_descriptor(void **state)
 static void links_no_host_or_driver_libraries(void **state)
 {
     (void)state;
-    if (!have("readelf")) {
+    if (!test_have_tool("readelf")) {
         printf("skipping: readelf not installed (binutils)\n");
         skip();
     }
     char cmd[4400], out[65536];
     snprintf(cmd, sizeof cmd, "readelf -d %s/generator.so | grep NEEDED", bundle);
-    assert_int_equal(capture(cmd, out, sizeof out), 0);
+    assert_int_equal(test_capture(cmd, out, sizeof out), 0);
     printf("%s", out);
     /* libcuda is loaded at run time by the static CUDA runtime, never linked: the plugin loads
      * on machines without a driver. That runtime is C++, so a CUDA build needs libstdc++. */

@@ -11,6 +11,7 @@
 
 #include "plugin_host.h"
 #include "protocol.h"
+#include "test_commands.h"
 #include "test_support.h"
 
 #include <lilv/lilv.h>
@@ -54,21 +55,10 @@ static char plugins_dir[4096];
 static preset presets[MAX_PRESETS];
 static int n_presets;
 
-static int capture(const char *cmd, char *out, size_t size)
-{
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(out, 1, size - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 static void presets_validate_with_the_plugin(void **state)
 {
     (void)state;
-    if (system("command -v lv2_validate >/dev/null 2>&1 && command -v sord_validate "
-               ">/dev/null 2>&1") != 0) {
+    if (!test_have_tool("lv2_validate") || !test_have_tool("sord_validate")) {
         printf("skipping: lv2_validate or sord_validate not installed (lv2-dev, sordi)\n");
         skip();
     }
@@ -76,7 +66,7 @@ static void presets_validate_with_the_plugin(void **state)
     snprintf(cmd, sizeof cmd,
              "lv2_validate %s/generator.lv2/*.ttl %s/dgx-music-presets.lv2/*.ttl 2>&1", plugins_dir,
              plugins_dir);
-    int rc = capture(cmd, out, sizeof out);
+    int rc = test_capture(cmd, out, sizeof out);
     const char *summary = strstr(out, "Found ");
     printf("lv2_validate (plugin + presets): %s", summary ? summary : out);
     assert_int_equal(rc, 0);

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "test_commands.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -29,12 +31,7 @@ static void run_script(const char *mode)
 {
     char cmd[4400];
     snprintf(cmd, sizeof cmd, "timeout -k 5 58 tests/ui/ardour_ui.sh %s '%s'", mode, shots());
-    fflush(stdout);
-    int rc = system(cmd);
-    int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    if (status == 77)
-        skip();
-    assert_int_equal(status, 0);
+    test_run_script(cmd);
 }
 
 static void the_ui_opens_in_ardour_with_the_plugins_state(void **state)

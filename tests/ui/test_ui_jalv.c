@@ -11,6 +11,7 @@
 
 #include "plugin_host.h"
 #include "protocol.h"
+#include "test_commands.h"
 #include "test_support.h"
 
 #include <lv2/patch/patch.h>
@@ -35,12 +36,7 @@ static void run_script(const char *mode, const char *state_dir)
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "timeout -k 5 58 tests/ui/jalv_ui.sh %s '%s' '%s'", mode, shots(),
              state_dir ? state_dir : "");
-    fflush(stdout);
-    int rc = system(cmd);
-    int status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    if (status == 77)
-        skip();
-    assert_int_equal(status, 0);
+    test_run_script(cmd);
 }
 
 static void typed_prompt_and_enter_generate_a_take(void **state)
