@@ -13,7 +13,10 @@ namespace
 
 using namespace dgxm_step;
 
-constexpr int UNROLL = 4; /* 16-byte loads per lane per tile */
+/* 16-byte loads per lane per tile (split over the warp's rows): 6 measured 7 % faster than 4
+ * on an H200 for musicgen-small bf16, 8 no better; every lane still sums its chunks in the
+ * same order, so the results are the same bits. */
+constexpr int UNROLL = 6;
 
 /* Each warp computes RW consecutive output features (more per warp when a launch has many, so
  * the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
