@@ -1,37 +1,17 @@
 /* See text_edit.h. UI thread. */
 #include "text_edit.h"
 
+#include "utf8.h"
+
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1 - 4), or 0 when it is not one (overlong forms,
- * surrogates and code points above U+10FFFF included). */
+/* Length of the valid UTF-8 sequence at s (1 - 4), or 0 when it is not one (core/utf8.c's
+ * strict rules: no overlong forms, surrogates or code points above U+10FFFF). */
 static size_t seq_len(const unsigned char *s, size_t avail)
 {
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2, cp = c & 0x1fu, min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3, cp = c & 0x0fu, min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return n;
+    uint32_t cp;
+    return dgxm_utf8_decode(s, avail, &cp);
 }
 
 bool ui_utf8_valid(const char *s, size_t len)

@@ -2,6 +2,7 @@
 #include "x11.h"
 
 #include "draw.h"
+#include "utf8.h"
 
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
@@ -274,30 +275,6 @@ static unsigned keysym_ucs(KeySym k)
     return 0;
 }
 
-static size_t ucs_to_utf8(unsigned cp, char *out)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xc0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xe0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        out[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    out[0] = (char)(0xf0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    out[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 static bool special_key(ui_window *w, KeySym k, unsigned mods)
 {
     ui_controller *c = w->c;
@@ -364,7 +341,7 @@ static void key_press(ui_window *w, XKeyEvent *ev)
     }
     if (n <= 0 && k != NoSymbol) { /* no text (no input method, or a C locale's): the keysym */
         unsigned cp = keysym_ucs(k);
-        n = cp ? (int)ucs_to_utf8(cp, text) : 0;
+        n = cp ? (int)dgxm_utf8_encode(cp, text) : 0;
     }
     unsigned mods = ((ev->state & ShiftMask) ? UI_MOD_SHIFT : 0) |
                     ((ev->state & ControlMask) ? UI_MOD_CTRL : 0);
