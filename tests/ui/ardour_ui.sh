@@ -24,21 +24,13 @@
 # Every process runs under timeout in its own process group, killed as a group on exit.
 set -uo pipefail
 mode=$1 out=${2:-}
-build=${DGXM_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
+. "$(dirname "$0")/preflight.sh"
 PRESET_URI=urn:dgx-music:preset:jazz-trio
 PRESET_PROMPT="jazz piano trio, walking upright bass, brushed drums, swing, smoky club"
 
 ardour=$(command -v ardour7 || command -v ardour) ||
   { echo "skipping: Ardour not installed (Debian package ardour; ./setup.sh --deps installs it)"; exit 77; }
-for tool in Xvfb ardour7-lua xdotool import convert setsid; do
-  command -v "$tool" >/dev/null || { echo "skipping: $tool not installed (./setup.sh --deps installs it)"; exit 77; }
-done
-[ -f "$build/plugins/generator.lv2/generator_ui.so" ] || { echo "skipping: no $build/plugins/generator.lv2/generator_ui.so"; exit 77; }
-if ldd "$build/plugins/generator.lv2/generator.so" | grep -q 'libasan\|libtsan'; then
-  echo "skipping: the sanitizer build's bundle cannot load into an uninstrumented Ardour"
-  exit 77
-fi
+ui_preflight Ardour Xvfb ardour7-lua xdotool import convert setsid
 
 [ "$mode" = check ] && exit 0 # the tools are here
 

@@ -11,17 +11,8 @@
 # Every external process runs under timeout and is killed by its PID on exit.
 set -uo pipefail
 mode=$1 out=$2 state=${3:-}
-build=${DGXM_BUILD_DIR:-build}
-case $build in /*) ;; *) build=$PWD/$build ;; esac
-
-for tool in Xvfb jalv.gtk3 xdotool jackd jack_wait import stdbuf; do
-  command -v "$tool" >/dev/null || { echo "skipping: $tool not installed (./setup.sh --deps installs it)"; exit 77; }
-done
-[ -f "$build/plugins/generator.lv2/generator_ui.so" ] || { echo "skipping: no $build/plugins/generator.lv2/generator_ui.so"; exit 77; }
-if ldd "$build/plugins/generator.lv2/generator.so" | grep -q 'libasan\|libtsan'; then
-  echo "skipping: the sanitizer build's bundle cannot load into jalv (its runtime must come first)"
-  exit 77
-fi
+. "$(dirname "$0")/preflight.sh"
+ui_preflight jalv Xvfb jalv.gtk3 xdotool jackd jack_wait import stdbuf
 
 [ "$mode" = check ] && exit 0 # the tools are here
 
