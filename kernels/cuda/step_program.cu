@@ -59,6 +59,13 @@ namespace
 
 dgxm_fused_program *fail_free(dgxm_backend *b, dgxm_fused_program *p);
 
+/* The step's switches for comparisons and experiments: environment variable name == value. */
+bool env_is(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    return v && !strcmp(v, value);
+}
+
 /* Counts the kernel and, in a profiling run, records an event after it. */
 void mark(dgxm_fused_program *p, cudaStream_t s, const char *name)
 {
@@ -382,12 +389,10 @@ bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
 {
     const dgxm_fused_desc *d = &p->desc;
     const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
-    const char *env = getenv("DGXM_CUDA_CROSS_FOLD");
-    const char *persistent = getenv("DGXM_CUDA_PERSISTENT");
-    if (d->lt < 1 || d->heads * len > k_max || (env && !strcmp(env, "0")) ||
-        (persistent && !strcmp(persistent, "1")))
+    if (d->lt < 1 || d->heads * len > k_max || env_is("DGXM_CUDA_CROSS_FOLD", "0") ||
+        env_is("DGXM_CUDA_PERSISTENT", "1"))
         return false;
-    if (env && !strcmp(env, "1"))
+    if (env_is("DGXM_CUDA_CROSS_FOLD", "1"))
         return true;
     const int fold_bytes = f == DGXM_WEIGHT_F32 ? 4 : 2;
     const int layer_bytes = p->format == DGXM_WEIGHT_F32    ? 4
@@ -438,8 +443,7 @@ dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err
 dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
-    const char *env = getenv("DGXM_CUDA_PERSISTENT"); /* "1": one persistent kernel */
-    if (!env || strcmp(env, "1") != 0 || !dgxm_cuda(b)->info.cooperative_launch)
+    if (!env_is("DGXM_CUDA_PERSISTENT", "1") || !dgxm_cuda(b)->info.cooperative_launch)
         return DGXM_OK;
     const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
     p->persist_smem = (size_t)d->rows * (k_max + d->hidden) * sizeof(float);
@@ -508,11 +512,9 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
     a->ln_out_b = d->ln_out_b;
     a->x = p->x, a->q = p->q, a->attn = p->attn, a->ff = p->ff;
     a->barrier = p->barrier;
-    const char *probe = getenv("DGXM_CUDA_PERSIST_PROBE");
-    a->probe = !probe                           ? 0
-               : !strcmp(probe, "barriers")     ? DGXM_PERSIST_PROBE_BARRIERS
-               : !strcmp(probe, "no-attention") ? DGXM_PERSIST_PROBE_NO_ATTENTION
-                                                : 0;
+    a->probe = env_is("DGXM_CUDA_PERSIST_PROBE", "barriers")       ? DGXM_PERSIST_PROBE_BARRIERS
+               : env_is("DGXM_CUDA_PERSIST_PROBE", "no-attention") ? DGXM_PERSIST_PROBE_NO_ATTENTION
+                                                                   : 0;
     p->persistent = true;
     return DGXM_OK;
 }
@@ -542,8 +544,8 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->desc.layer = p->layers = layers;
     p->format = desc->layer[0].q->format;
     p->sm_count = dgxm_cuda(b)->info.sm_count;
-    const char *no_pdl = getenv("DGXM_CUDA_PDL"); /* "0": plain serialisation, for comparisons */
-    p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !(no_pdl && !strcmp(no_pdl, "0"));
+    /* DGXM_CUDA_PDL=0: plain serialisation, for comparisons */
+    p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !env_is("DGXM_CUDA_PDL", "0");
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || fold_prepare(b, p, err) ||
