@@ -10,7 +10,9 @@
  * Every case runs on each form of the step: one kernel per phase with the cross-attention
  * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1), never folded
  * (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to heads in one
- * cooperative launch, 3 kernels a step); each case checks the kernel count of its form.
+ * cooperative launch, 3 kernels a step) with the cross-attention folded where it pays and never
+ * folded; each case checks the kernel count of its form (a device before sm_90 runs the
+ * persistent forms kernel per phase).
  * Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,10 +40,13 @@ typedef enum step_form {
     FORM_DEFAULT,
     FORM_FOLDED,
     FORM_UNFOLDED,
-    FORM_PERSISTENT
+    FORM_PERSISTENT,
+    FORM_PERSISTENT_UNFOLDED
 } step_form;
 static step_form form;
-static const char *const form_names[] = { "per-phase", "folded", "unfolded", "persistent" };
+static const char *const form_names[] = { "per-phase", "folded", "unfolded", "persistent",
+                                          "persistent unfolded" };
+static bool persistent_capable; /* the device runs the persistent step (sm_90+, cooperative) */
 
 static int use_form(step_form f)
 {
@@ -50,8 +55,11 @@ static int use_form(step_form f)
     unsetenv("DGXM_CUDA_PERSISTENT");
     if (f == FORM_FOLDED)
         return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
-    if (f == FORM_UNFOLDED)
-        return setenv("DGXM_CUDA_CROSS_FOLD", "0", 1);
+    if (f == FORM_UNFOLDED || f == FORM_PERSISTENT_UNFOLDED)
+        if (setenv("DGXM_CUDA_CROSS_FOLD", "0", 1))
+            return -1;
+    if (f == FORM_PERSISTENT_UNFOLDED)
+        return setenv("DGXM_CUDA_PERSISTENT", "1", 1);
     if (f == FORM_PERSISTENT)
         return setenv("DGXM_CUDA_PERSISTENT", "1", 1);
     return 0;
@@ -81,6 +89,12 @@ static int form_persistent(void **state)
     return use_form(FORM_PERSISTENT);
 }
 
+static int form_persistent_unfolded(void **state)
+{
+    (void)state;
+    return use_form(FORM_PERSISTENT_UNFOLDED);
+}
+
 static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "stereo-legacy" };
 
 static dgxm_backend *gpu_or_skip(void)
@@ -95,6 +109,8 @@ static dgxm_backend *gpu_or_skip(void)
     dgxm_backend *b = dgxm_cuda_backend_new(0, &err);
     if (!b)
         fail_msg("a CUDA device is present but the backend did not start: %s", err.message);
+    const dgxm_cuda_info *info = dgxm_cuda_backend_info(b);
+    persistent_capable = info->cc_major >= 9 && info->cooperative_launch;
     return b;
 }
 
@@ -274,7 +290,7 @@ static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
 {
     const int kernels = dgxm_decoder_fused_kernels(f);
     int want = -1;
-    if (form == FORM_PERSISTENT)
+    if ((form == FORM_PERSISTENT || form == FORM_PERSISTENT_UNFOLDED) && persistent_capable)
         want = 3;
     else if (form == FORM_FOLDED)
         want = (lt > 0 ? 7 : 5) * layers + 4;
@@ -429,6 +445,9 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent),
+        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent_unfolded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent_unfolded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent_unfolded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,14 @@ namespace dgxm_step
 constexpr int HD = DGXM_STEP_HEAD_DIM; /* the most; a.head_dim is the actual size */
 constexpr int PART = 2 + HD;           /* max, sum, values */
 
+/* Orders this thread's memory operations at GPU scope without the cost of a sequentially
+ * consistent fence (__threadfence): with the arrival counter it forms the release and acquire
+ * sides of the partials' hand-over. */
+__device__ __forceinline__ void fence_acq_rel(void)
+{
+    asm volatile("fence.acq_rel.gpu;" ::: "memory");
+}
+
 /* Two adjacent cache values as stored (kept packed in registers until used) and widened. */
 template <typename T> struct pair;
 template <> struct pair<float> {
@@ -169,7 +177,7 @@ __device__ void attention_split(const dgxm_step_attention_args &a, int split, in
         if (threadIdx.x == 0)
             part[0] = bm, part[1] = bl;
     }
-    __threadfence();
+    fence_acq_rel(); /* this block's partial before its arrival */
     __syncthreads();
     if (threadIdx.x == 0)
         sh.last = atomicAdd(&a.arrivals[rh], 1) == splits - 1;
@@ -178,7 +186,7 @@ __device__ void attention_split(const dgxm_step_attention_args &a, int split, in
     __syncthreads(); /* sh is reused by the block's next split */
     if (!merges)
         return;
-    __threadfence();
+    fence_acq_rel(); /* every other block's partial after their arrivals */
 
     /* The last block merges every split in order and resets the arrival count. */
     if (threadIdx.x < hd) {

@@ -171,30 +171,64 @@ dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, c
                                  const float *v, int lt, int heads, dgxm_matrix *a, dgxm_matrix *b,
                                  cudaStream_t s, dgxm_error *err);
 
-/* One decoder layer as the persistent step sees it: every matrix as a ready GEMV segment (the
- * K and V segments write this layer's cache rows) and the inputs of its two attentions. */
-typedef struct dgxm_persist_layer {
-    dgxm_gemv_segment qkv[3], o, cq, co, fc1, fc2;
-    const float *ln_self_w, *ln_self_b, *ln_cross_w, *ln_cross_b, *ln_ff_w, *ln_ff_b;
-    const void *k_cache, *v_cache; /* this layer's [capacity][rows][hidden] */
-    const float *cross_k, *cross_v;
-} dgxm_persist_layer;
+/* What one phase of the persistent step does: a GEMV over every block, or one of the two
+ * attentions (split over time, blocks taking the splits in turn). */
+typedef enum dgxm_persist_kind {
+    DGXM_PERSIST_GEMV,
+    DGXM_PERSIST_SELF_ATTENTION, /* keys and values: this phase's k_cache, v_cache */
+    DGXM_PERSIST_CROSS_ATTENTION
+} dgxm_persist_kind;
+
+/* One phase of the step in the order it runs. A GEMV phase reads `rows` rows of k inputs at x
+ * (LayerNorm or a per-group softmax folded in front, as dgxm_gemv_args) and writes its segments'
+ * features; its weights stream into the block's shared memory ahead of the phase. */
+typedef struct __align__(16) dgxm_persist_phase {
+    int kind; /* dgxm_persist_kind */
+    dgxm_gemv_segment seg[3];
+    int segments, k, rows, format;
+    const float *x;
+    const float *ln_w, *ln_b;
+    int softmax_group, softmax_valid;
+    const void *k_cache, *v_cache; /* self-attention: this layer's [capacity][rows][hidden] */
+    const float *cross_k, *cross_v; /* cross-attention: this layer's text keys and values */
+} dgxm_persist_phase;
+
+/* One slot's worth of a block's weights, in the order the block uses them: `rows` rows of
+ * segment `seg` of its GEMV phase from `feature` on, each `loads` 16-byte loads from load `col`
+ * of the row (a piece of a row longer than a slot when col > 0 or !row_end). Built on the host
+ * (dgxm_step_persistent_chunks) once per generation. */
+typedef struct __align__(16) dgxm_persist_chunk {
+    const void *src;
+    unsigned short feature, col, loads;
+    unsigned char rows;  /* bits 0-5; bit 6: the last piece of its rows, bit 7: the block's
+                            last chunk of the phase */
+    unsigned char seg;
+} dgxm_persist_chunk;
+
+/* How the persistent step uses each block's dynamic shared memory: a ring of `slots` weight
+ * slots of slot_bytes at offset 0, then x as the GEMV reads it (floats, permuted), the natural
+ * copy the LayerNorm and softmax work on, and x as int8 in groups of 16 with their scales. */
+typedef struct dgxm_persist_layout {
+    int slot_bytes, slots;
+    int xs, natural, xq, xscale, resid; /* byte offsets; resid: a phase's prefetched outputs */
+    int run_max;                        /* rows of a phase one block owns at most */
+    size_t smem;                        /* bytes in all */
+    int blocks;                         /* one per SM */
+} dgxm_persist_layout;
 
 /* The embedding, every layer, the final LayerNorm and the heads of one step in one launch of
- * co-resident blocks that meet at grid-wide barriers between the dependent phases (8 per
- * layer), instead of one kernel per phase: a step then pays a barrier (about a microsecond)
- * where it paid a kernel's launch, ramp and tail, and each block issues its next weights before
- * it waits at the barrier. */
+ * co-resident blocks that meet at grid-wide barriers between the dependent phases, instead of
+ * one kernel per phase (step_persistent.cu says why and how the weights stream). */
 typedef struct dgxm_persist_args {
-    const dgxm_persist_layer *layers; /* device array [layer_count] */
-    int layer_count, hidden, ffn, rows, lt;
+    const dgxm_persist_phase *phases; /* device array [phase_count] */
+    int phase_count;
+    const dgxm_persist_chunk *chunks; /* device: block b's are [chunk_start[b], [b + 1]) */
+    const int *chunk_start;           /* device [blocks + 1] */
     dgxm_step_embed_args embed;
-    dgxm_step_attention_args self_attn, cross_attn; /* k and v are taken from each layer */
-    dgxm_gemv_segment heads;                        /* logits: [rows][codebooks * vocab] */
-    const float *ln_out_w, *ln_out_b;
-    float *x, *q, *attn, *ff;
+    dgxm_step_attention_args self_attn, cross_attn; /* k and v are taken from each phase */
     unsigned *barrier; /* one word, zero before the first launch; every launch leaves it so */
     int probe;         /* DGXM_PERSIST_PROBE_*: 0, or a timing experiment (wrong tokens) */
+    dgxm_persist_layout layout;
 } dgxm_persist_args;
 
 /* Timing experiments of dgxm bench (DGXM_CUDA_PERSIST_PROBE=barriers|no-attention): the step's
@@ -204,13 +238,23 @@ enum {
     DGXM_PERSIST_PROBE_NO_ATTENTION = 2
 };
 
-/* Blocks of the persistent step that fit this device at once for layers in format f (heads in
- * the format the decoder gives them), after opting the kernel in to smem bytes of shared memory;
- * 0 with the reason in err when none fits. */
-int dgxm_step_persistent_blocks(dgxm_weight_format f, int rows, size_t smem, int sm_count,
-                                dgxm_error *err);
-/* Queues the persistent step as a cooperative launch of blocks blocks. */
-dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a, int blocks,
-                                 size_t smem, cudaStream_t s, dgxm_error *err);
+/* The shared-memory layout of the persistent step on this device for layers in format f (heads
+ * and folded matrices in bf16 with int8 layers, else in f), `rows` batch rows, GEMV inputs of up
+ * to k_max, a natural copy of natural_floats and phases of up to features_max features; opts
+ * the kernel in to it. DGXM_ERR_UNSUPPORTED with the reason when the device cannot run it:
+ * before sm_90 (no bulk copies), no cooperative launch, or too little shared memory. */
+dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max,
+                                      int natural_floats, int features_max,
+                                      const dgxm_cuda_info *info, dgxm_persist_layout *out,
+                                      dgxm_error *err);
+/* Every block's chunk sequence for the host copy of the phase table (device pointers inside):
+ * *chunks (malloc'd, [(*start)[blocks]]) and *start (malloc'd, [blocks + 1]). */
+dgxm_status dgxm_step_persistent_chunks(const dgxm_persist_phase *phases, int count,
+                                        const dgxm_persist_layout *layout,
+                                        dgxm_persist_chunk **chunks, int **start,
+                                        dgxm_error *err);
+/* Queues the persistent step as a cooperative launch laid out as a->layout. */
+dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a,
+                                 cudaStream_t s, dgxm_error *err);
 
 #endif

@@ -1,218 +1,543 @@
 /* The decoder stack of one step as one persistent kernel (dgxm_persist_args in
- * step_internal.h): the embedding, per layer [LayerNorm + Q,K,V -> KV cache], self-attention,
- * [O + residual], [LayerNorm + cross Q], cross-attention, [cross O + residual],
- * [LayerNorm + fc1 + GELU], [fc2 + residual], then [final LayerNorm + heads]. The same
- * arithmetic as the kernel-per-phase step (step_gemv.cu, step_attention.cu): each phase is
- * split over all blocks, and a grid-wide barrier stands where a kernel boundary stood.
+ * step_internal.h): the embedding, then the phase table - per layer [LayerNorm + Q,K,V -> KV
+ * cache], self-attention, [O + residual], the cross-attention (folded: [LayerNorm + scores],
+ * [softmax + folded O + residual]; or [LayerNorm + cross Q], cross-attention, [cross O +
+ * residual]), [LayerNorm + fc1 + GELU], [fc2 + residual] - and [final LayerNorm + heads]. Each
+ * phase is split over all blocks (one per SM) and a grid-wide barrier stands where a kernel
+ * boundary stood.
  *
- * Why it exists: at batch 2 a phase moves 2-34 MB, a few microseconds of bandwidth, and a
- * kernel boundary costs about as much again (launch, first DRAM round trip, tail). Here every
- * warp issues its first weight tile before it waits at the barrier, and a barrier costs about
- * a microsecond (measured: 193 of them take 0.2 ms on an H200). It is opt-in
- * (DGXM_CUDA_PERSISTENT=1) because it is not faster yet: with one block of 8 warps per SM
- * (the registers allow no more without spills) each phase's dependent chain - x from L2, the
- * LayerNorm reductions, the dot products, the stores - runs at 2 warps per scheduler, and the
- * step took 1.40 ms against 1.24 ms for the kernel-per-phase graph (musicgen-small, bf16;
- * docs/performance.md).
+ * Why it exists: at batch 2 a phase moves 1-34 MB, a few microseconds of bandwidth, and a
+ * kernel boundary costs about as much again (launch, first DRAM round trip, tail). A barrier
+ * costs about a microsecond, but a block that only starts its weight loads after it would still
+ * pay the round trip and run each phase at the latency of its own loads. So the weights do not
+ * wait for barriers: every block owns a fixed run of each GEMV's rows, and one thread walks the
+ * block's whole weight sequence of the step - every GEMV phase of every layer - issuing bulk
+ * copies (cp.async.bulk, sm_90 and later) of up to 16 KB into a ring of shared-memory slots, a
+ * slot refilled as soon as the block has used it. The copies of the next phases are in flight
+ * while the block waits at a barrier, runs an attention or normalises x, so the memory system
+ * sees one continuous stream per SM.
  *
- * Everything the step writes (x, q, attn, ff, this position's K/V, attention partials) is read
- * back through L2 only (ld.cg): other blocks wrote it during this launch and L1 is not
- * coherent between SMs. Weights are read-only and stream past L1. */
+ * A chunk is a run of whole rows of one segment (or one slot-sized piece of a row longer than a
+ * slot). The block's warps split it into units of up to 4 rows by a column range (so a value of
+ * x read from shared memory serves 4 rows) and write their partial sums to shared memory, which
+ * are added in unit order: results do not depend on timing.
+ *
+ * Everything the step writes (x, q, attn, ff, scores, this position's K/V, attention partials)
+ * is read back through L2 only (ld.cg): other blocks wrote it during this launch and L1 is not
+ * coherent between SMs. */
 #include "step_attention_block.cuh"
 #include "step_gemv_common.cuh"
+
+#include <stdlib.h>
+#include <string.h>
 
 namespace
 {
 
 using namespace dgxm_step;
 
-constexpr int WARPS = 8; /* with 16 (128 registers) the attention spills: slower, as is noinline */
+constexpr int WARPS = 8; /* one block per SM; the attention is written for 8 warps */
 constexpr int THREADS = WARPS * 32;
-constexpr int TILE = 4;  /* 16-byte loads per lane per tile */
-constexpr int DEPTH = 2; /* tiles in flight per lane */
-
-__device__ __forceinline__ unsigned load_acquire(const unsigned *p)
-{
-    unsigned v;
-    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
-    return v;
-}
+constexpr int MAX_SLOTS = 16;
+constexpr int CHUNK_ROWS = 32; /* rows per chunk at most (short rows) */
+constexpr int UNIT_ROWS = 4;   /* rows per warp unit at most */
+constexpr int SLOT_BYTES = 16384;
+/* partial sums of one chunk: rows x column parts x batch rows; at most 32 x 1, or 4 x 8 */
+constexpr int PARTS = CHUNK_ROWS * 2;
 
 /* Grid-wide barrier of co-resident blocks: one word whose top bit flips once all blocks have
  * arrived (block 0 adds 2^31 - (blocks - 1), every other block 1), so it needs no reset, and a
  * block waits on the value its own arrival returned, never on a separate read that could race
- * with the last arrival. */
+ * with the last arrival. The arrival is a release (the block's writes, ordered before it by
+ * the first bar.sync, are visible to whoever sees it) and one acquire fence follows the wait:
+ * the polls themselves are relaxed, so they do not invalidate L1 each time, and no
+ * sequentially consistent fence is needed (two of those cost more than the rest). */
 __device__ __forceinline__ void grid_sync(unsigned *word)
 {
     __syncthreads();
     if (threadIdx.x == 0) {
         const unsigned inc = blockIdx.x == 0 ? 0x80000000u - (gridDim.x - 1) : 1u;
-        __threadfence(); /* this block's writes before its arrival */
-        const unsigned old = atomicAdd(word, inc);
-        while (((old ^ load_acquire(word)) & 0x80000000u) == 0)
-            ;
-        __threadfence();
+        unsigned old, now;
+        asm volatile("atom.add.release.gpu.global.u32 %0, [%1], %2;"
+                     : "=r"(old)
+                     : "l"(word), "r"(inc)
+                     : "memory");
+        do {
+            asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];" : "=r"(now) : "l"(word) : "memory");
+        } while (((old ^ now) & 0x80000000u) == 0);
+        asm volatile("fence.acq_rel.gpu;" ::: "memory");
     }
     __syncthreads();
 }
 
-/* Feature `feature` of segment sg from the warp's partial sums (which restart at zero): the
- * int8 scale, then the segment's consumer (cache row, residual add, GELU). */
-template <int FMT, int M>
-__device__ __forceinline__ void store_row(const dgxm_gemv_segment &sg, int feature, float *acc,
-                                          int lane, int pos)
+/* The bulk-copy ring's primitives (PTX of sm_90 and later). Each slot has one mbarrier that
+ * completes when its copy has landed; its phase bit flips once per use of the slot. */
+__device__ __forceinline__ unsigned shared_address(const void *p)
 {
-    const float scale = FMT == DGXM_WEIGHT_INT8 ? sg.scales[feature] : 1.0f;
-#pragma unroll
-    for (int m = 0; m < M; m++) {
-        const float y = dgxm_warp_sum(acc[m]) * scale;
-        acc[m] = 0.0f;
-        if (lane != 0)
-            continue;
-        const long long at =
-            (long long)pos * sg.pos_stride + (long long)m * sg.row_stride + feature;
-        if (sg.out_half) {
-            static_cast<__half *>(sg.out)[at] = __float2half_rn(y);
-            continue;
-        }
-        float *out = static_cast<float *>(sg.out) + at;
-        switch (sg.mode) {
-        case DGXM_GEMV_STORE: __stcg(out, y); break;
-        case DGXM_GEMV_ACCUM: __stcg(out, __ldcg(out) + y); break;
-        case DGXM_GEMV_GELU: __stcg(out, gelu(y)); break;
-        }
-    }
+    return (unsigned)__cvta_generic_to_shared(p);
 }
 
-/* Where a warp is in its run of output features: segment, feature in it, and the next tile. */
-struct cursor {
-    int seg, feature, tile;
+__device__ __forceinline__ void slot_init(unsigned long long *bar)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(shared_address(bar)) : "memory");
+#endif
+}
+
+/* The initialised barriers visible to the copy engine before the first copy. */
+__device__ __forceinline__ void slot_init_fence(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void slot_fill(void *dst, const void *src, unsigned bytes,
+                                          unsigned long long *bar)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(
+                     shared_address(bar)),
+                 "r"(bytes)
+                 : "memory");
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], "
+                 "%2, [%3];" ::"r"(shared_address(dst)),
+                 "l"(src), "r"(bytes), "r"(shared_address(bar))
+                 : "memory");
+#endif
+}
+
+__device__ __forceinline__ void slot_wait(unsigned long long *bar, unsigned parity)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    do {
+        asm volatile("{\n\t.reg .pred p;\n\t"
+                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
+                     "selp.u32 %0, 1, 0, p;\n\t}"
+                     : "=r"(done)
+                     : "r"(shared_address(bar)), "r"(parity)
+                     : "memory");
+    } while (!done);
+#endif
+}
+
+/* Asynchronous 16-byte copies into shared memory through L2 (cp.async, sm_80 and later): the
+ * block's chunk table and the next phase's descriptor arrive while it works on this one. */
+__device__ __forceinline__ void copy16_async(void *dst, const void *src)
+{
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(shared_address(dst)), "l"(src)
+                 : "memory");
+}
+
+__device__ __forceinline__ void async_commit(void)
+{
+    asm volatile("cp.async.commit_group;" ::: "memory");
+}
+
+template <int N> __device__ __forceinline__ void async_wait(void)
+{
+    asm volatile("cp.async.wait_group %0;" ::"n"(N) : "memory");
+}
+
+__host__ __device__ inline int weight_bytes(int format)
+{
+    return format == DGXM_WEIGHT_F32 ? 4 : format == DGXM_WEIGHT_INT8 ? 1 : 2;
+}
+
+__host__ __device__ inline int phase_features(const dgxm_persist_phase &p)
+{
+    int n = 0;
+    for (int i = 0; i < p.segments; i++)
+        n += p.seg[i].features;
+    return n;
+}
+
+/* Block b of g's run of a phase's features: [first, end). */
+__host__ __device__ inline int2 block_rows(int features, int b, int g)
+{
+    const long long f = features;
+    return make_int2((int)(f * b / g), (int)(f * (b + 1) / g));
+}
+
+constexpr int TABLE = 64;   /* chunk entries the block keeps in shared memory */
+constexpr int AHEAD = 32;   /* entries fetched ahead of use (more than MAX_SLOTS + 15) */
+constexpr int DESC16 = sizeof(dgxm_persist_phase) / 16;
+static_assert(sizeof(dgxm_persist_phase) % 16 == 0, "phase descriptors copy in 16-byte pieces");
+static_assert(sizeof(dgxm_persist_chunk) == 16, "chunk entries copy in one 16-byte piece");
+static_assert(DESC16 <= 32, "one warp copies a phase descriptor");
+
+/* The block's shared state. */
+struct block_shared {
+    dgxm_persist_phase desc[2]; /* this phase's and the next's */
+    dgxm_persist_chunk table[TABLE];
+    float red[64];
+    float part[2][PARTS];
+    float row_sum[2]; /* a row split into pieces, summed so far */
+    unsigned long long full[MAX_SLOTS];
+    attention_shared<WARPS> att;
 };
 
-/* x (M rows of k) into shared memory with [LayerNorm], laid out so that the E inputs one
- * 16-byte weight load meets are E / 4 float4s k / E apart: lane l of a warp then reads float4
- * l of each part, and 32 lanes touch 32 consecutive float4s (no bank conflicts). The norm runs
- * on a natural copy first, so its sums are the kernel-per-phase step's. */
-template <int E, int M>
-__device__ void load_x(const float *x, int k, const float *ln_w, const float *ln_b, float *xs,
-                       float *natural, float *red)
+/* Where the block is in its chunk sequence, and the ring. */
+struct stream {
+    const dgxm_persist_chunk *chunks; /* the block's, in global memory */
+    int count;                        /* chunks of the block per step */
+    int used;                         /* consumed so far in this launch (names slot and parity) */
+    unsigned char *ring;
+    int slot_bytes, slots;
+};
+
+__device__ __forceinline__ unsigned chunk_bytes(const dgxm_persist_chunk &c)
 {
-    const int k4 = k / 4, parts = E / 4, chunks = k / E;
-    const float4 *src = reinterpret_cast<const float4 *>(x);
-    if (ln_w) {
+    return (unsigned)(c.rows & 63) * c.loads * 16u;
+}
+
+/* Thread 0, once chunk `used` is read: the slot it held takes chunk used + slots, and the
+ * table entry AHEAD on is fetched. The entry being issued was fetched at least 16 calls ago,
+ * which wait_group 15 guarantees has landed. */
+__device__ void refill(stream &st, block_shared &sh)
+{
+    async_wait<15>();
+    const int n = st.used + st.slots;
+    if (n < st.count) {
+        const dgxm_persist_chunk &c = sh.table[n % TABLE];
+        const int slot = n % st.slots;
+        slot_fill(st.ring + (size_t)slot * st.slot_bytes, c.src, chunk_bytes(c), &sh.full[slot]);
+    }
+    const int e = st.used + AHEAD;
+    if (e < st.count)
+        copy16_async(&sh.table[e % TABLE], &st.chunks[e]);
+    async_commit();
+}
+
+/* Normalises M rows of k floats in place (two passes, biased variance, eps 1e-5, as the CPU
+ * oracle), the weights of this thread's first 2 float4s of each row taken from registers
+ * loaded before x arrived. */
+template <int M>
+__device__ void norm_rows(float *xn, int k, const float4 *lw, const float4 *lb, const float *w,
+                          const float *b, float *red)
+{
+    const int k4 = k / 4;
+    float4 *v4 = reinterpret_cast<float4 *>(xn);
+    float2 sum = make_float2(0.0f, 0.0f);
+    for (int i = threadIdx.x; i < k4; i += THREADS) {
+        const float4 a = v4[i];
+        sum.x += (a.x + a.y) + (a.z + a.w);
+        if (M > 1) {
+            const float4 c = v4[k4 + i];
+            sum.y += (c.x + c.y) + (c.z + c.w);
+        }
+    }
+    sum = block_sum2(sum, red);
+    const float mean[2] = { sum.x / (float)k, sum.y / (float)k };
+    float2 var = make_float2(0.0f, 0.0f);
+    for (int i = threadIdx.x; i < k4; i += THREADS) {
+        const float4 a = v4[i];
+        var.x += (a.x - mean[0]) * (a.x - mean[0]) + (a.y - mean[0]) * (a.y - mean[0]) +
+                 (a.z - mean[0]) * (a.z - mean[0]) + (a.w - mean[0]) * (a.w - mean[0]);
+        if (M > 1) {
+            const float4 c = v4[k4 + i];
+            var.y += (c.x - mean[1]) * (c.x - mean[1]) + (c.y - mean[1]) * (c.y - mean[1]) +
+                     (c.z - mean[1]) * (c.z - mean[1]) + (c.w - mean[1]) * (c.w - mean[1]);
+        }
+    }
+    var = block_sum2(var, red);
+    const float inv[2] = { 1.0f / sqrtf(var.x / (float)k + 1e-5f),
+                           1.0f / sqrtf(var.y / (float)k + 1e-5f) };
+    for (int j = 0; threadIdx.x + j * THREADS < k4; j++) {
+        const int i = threadIdx.x + j * THREADS;
+        float4 ww, bb;
+        if (j < 2) {
+            ww = lw[j & 1];
+            bb = lb[j & 1];
+        } else {
+            ww = __ldg(reinterpret_cast<const float4 *>(w) + i);
+            bb = __ldg(reinterpret_cast<const float4 *>(b) + i);
+        }
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            float4 a = v4[m * k4 + i];
+            a.x = (a.x - mean[m]) * inv[m] * ww.x + bb.x;
+            a.y = (a.y - mean[m]) * inv[m] * ww.y + bb.y;
+            a.z = (a.z - mean[m]) * inv[m] * ww.z + bb.z;
+            a.w = (a.w - mean[m]) * inv[m] * ww.w + bb.w;
+            v4[m * k4 + i] = a;
+        }
+    }
+    __syncthreads();
+}
+
+/* x of one phase into shared memory: through the natural copy when a LayerNorm or softmax comes
+ * first, then as the weights meet it - floats laid out so that the E inputs one 16-byte weight
+ * load meets are E / 4 float4s k / E apart (lane l reads float4 l of each part: no bank
+ * conflicts), or int8 in groups of 16. */
+template <int M>
+__device__ void prepare_x(const dgxm_persist_phase &p, int per_load, float *xs, float *natural,
+                          unsigned char *xq, float *xscale, float *red)
+{
+    const int k = p.k, k4 = k / 4;
+    const float4 *src = reinterpret_cast<const float4 *>(p.x);
+    const bool staged = p.ln_w || p.softmax_group > 0;
+    if (staged) {
+        float4 lw[2], lb[2];
+        if (p.ln_w) /* issued before x: its round trip overlaps x's */
+#pragma unroll
+            for (int j = 0; j < 2; j++) {
+                const int i = threadIdx.x + j * THREADS;
+                lw[j] = i < k4 ? __ldg(reinterpret_cast<const float4 *>(p.ln_w) + i)
+                               : make_float4(0, 0, 0, 0);
+                lb[j] = i < k4 ? __ldg(reinterpret_cast<const float4 *>(p.ln_b) + i)
+                               : make_float4(0, 0, 0, 0);
+            }
         for (int i = threadIdx.x; i < M * k4; i += THREADS)
             reinterpret_cast<float4 *>(natural)[i] = __ldcg(src + i);
         __syncthreads();
-        layer_norm_shared<M>(natural, k, ln_w, ln_b, red);
+        if (p.ln_w)
+            norm_rows<M>(natural, k, lw, lb, p.ln_w, p.ln_b, red);
+        if (M == 1 && p.softmax_group > 0)
+            softmax_groups_shared(natural, k, p.softmax_group, p.softmax_valid);
         src = reinterpret_cast<const float4 *>(natural);
     }
-    float4 *dst = reinterpret_cast<float4 *>(xs);
-    for (int i = threadIdx.x; i < M * k4; i += THREADS) {
-        const int m = i / k4, j = i % k4;
-        const float4 v = ln_w ? src[i] : __ldcg(src + i);
-        dst[m * k4 + (j % parts) * chunks + j / parts] = v;
+    if (p.format == DGXM_WEIGHT_INT8) {
+        if (!staged) { /* quantize_groups16 reads through L1: stage x in the float area */
+            for (int i = threadIdx.x; i < M * k4; i += THREADS)
+                reinterpret_cast<float4 *>(xs)[i] = __ldcg(src + i);
+            __syncthreads();
+        }
+        quantize_groups16(staged ? natural : xs, M * k, xq, xscale);
+    } else {
+        const int parts = per_load / 4, chunks = k / per_load;
+        float4 *dst = reinterpret_cast<float4 *>(xs);
+        for (int i = threadIdx.x; i < M * k4; i += THREADS) {
+            const int m = i / k4, j = i % k4;
+            dst[m * k4 + (j % parts) * chunks + j / parts] = staged ? src[i] : __ldcg(src + i);
+        }
     }
     __syncthreads();
 }
 
-/* One phase's y = W . [LayerNorm](x) over every block: warp w of the grid owns a run of
- * consecutive output features (across the segments) and walks them tile by tile, DEPTH tiles
- * in flight per lane (a ring in registers, so its indices are compile-time). The first DEPTH
- * tiles are issued before the barrier that makes x ready, so their round trip overlaps the
- * wait. (More tiles in flight, L2 prefetches of the next phase's weights and a shared,
- * non-inlined copy of this function were each measured slower on an H200.) */
+/* The block's partial sums of one chunk in slot w: warp units of up to UNIT_ROWS rows by a
+ * column part, part[(row * parts + part) * M + m]. Returns the column parts per row. */
 template <int FMT, int M>
-__device__ __forceinline__ void
-gemv_phase(const dgxm_gemv_segment *segs, int segments, const float *x, int k, const float *ln_w,
-           const float *ln_b, int pos, unsigned *barrier, float *xs, float *natural, float *red)
+__device__ int chunk_dot(const uint4 *w, const dgxm_persist_chunk &ch, int k, const float *xs,
+                         const unsigned char *xq, const float *xscale, float *part)
 {
-    using W = weights<FMT>;
-    constexpr int E = W::per_load;
+    using Wt = weights<FMT>;
+    constexpr int E = Wt::per_load;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-    int features = 0;
-    for (int i = 0; i < segments; i++)
-        features += segs[i].features;
-    const int loads = k / E, per_tile = 32 * TILE, chunks = k / E;
-    const int tiles_per_row = (loads + per_tile - 1) / per_tile;
-    const int warps = gridDim.x * WARPS, gw = blockIdx.x * WARPS + warp;
-    const int per_warp = (features + warps - 1) / warps;
-    const int first = gw * per_warp;
-    const int rows = first < features ? min(per_warp, features - first) : 0;
-    const int tiles = rows * tiles_per_row;
-    const size_t row_bytes = (size_t)k * (16 / E);
-
-    cursor in = { 0, first, 0 }; /* the next tile to fetch */
-    while (in.seg < segments - 1 && in.feature >= segs[in.seg].features)
-        in.feature -= segs[in.seg++].features;
-    cursor out = in; /* the row being summed */
-    auto fetch = [&](uint4 *tile) {
-        const uint4 *w = reinterpret_cast<const uint4 *>(static_cast<const char *>(segs[in.seg].w) +
-                                                         (size_t)in.feature * row_bytes);
-        const int c0 = in.tile * per_tile + lane;
-#pragma unroll
-        for (int u = 0; u < TILE; u++)
-            tile[u] = c0 + u * 32 < loads ? stream_load(w + c0 + u * 32) : make_uint4(0, 0, 0, 0);
-        if (++in.tile == tiles_per_row) {
-            in.tile = 0;
-            if (++in.feature == segs[in.seg].features && in.seg < segments - 1)
-                in.seg++, in.feature = 0;
-        }
-    };
-
-    uint4 ring[DEPTH][TILE];
-#pragma unroll
-    for (int d = 0; d < DEPTH; d++)
-        if (d < tiles)
-            fetch(ring[d]);
-    grid_sync(barrier);
-    load_x<E, M>(x, k, ln_w, ln_b, xs, natural, red);
-
+    const int L = ch.loads, nr = ch.rows & 63, per_row = k / E, col = ch.col;
+    const int R = nr >= 4 ? 4 : nr >= 2 ? 2 : 1;
+    const int groups = (nr + R - 1) / R;
+    int cparts = groups >= WARPS ? 1 : WARPS / groups;
+    cparts = min(cparts, max(1, L / 32));
+    const int span = (L + cparts - 1) / cparts, units = groups * cparts;
     const float4 *xv = reinterpret_cast<const float4 *>(xs);
-    float acc[M];
+    for (int u = warp; u < units; u += WARPS) {
+        const int g = u / cparts, cp = u % cparts, row0 = g * R, rr = min(R, nr - row0);
+        const int l1 = min(L, (cp + 1) * span);
+        float acc[UNIT_ROWS][M];
 #pragma unroll
-    for (int m = 0; m < M; m++)
-        acc[m] = 0.0f;
-    for (int t0 = 0; t0 < tiles; t0 += DEPTH) {
+        for (int j = 0; j < UNIT_ROWS; j++)
 #pragma unroll
-        for (int d = 0; d < DEPTH; d++) {
-            const int t = t0 + d;
-            if (t >= tiles)
-                break;
-            const int c0 = out.tile * per_tile + lane;
+            for (int m = 0; m < M; m++)
+                acc[j][m] = 0.0f;
+#pragma unroll 2
+        for (int l = cp * span + lane; l < l1; l += 32) {
+            const int c = col + l; /* the load's index in the whole row */
+            if constexpr (FMT == DGXM_WEIGHT_INT8) {
+                uint4 q4[M];
+                float qs[M];
 #pragma unroll
-            for (int u = 0; u < TILE; u++) {
-                const int c = c0 + u * 32;
-                if (c >= loads)
-                    break;
-                float f[E];
-                W::expand(ring[d][u], f);
+                for (int m = 0; m < M; m++) {
+                    q4[m] = reinterpret_cast<const uint4 *>(xq + m * k)[c];
+                    qs[m] = xscale[m * per_row + c];
+                }
+#pragma unroll
+                for (int j = 0; j < UNIT_ROWS; j++) {
+                    if (j >= rr)
+                        break;
+                    const uint4 wv = w[(row0 + j) * L + l];
+#pragma unroll
+                    for (int m = 0; m < M; m++)
+                        acc[j][m] += (float)dot16_int8(wv, q4[m]) * qs[m];
+                }
+            } else {
+                float4 x4[M][E / 4]; /* read once, used by every row of the unit */
 #pragma unroll
                 for (int m = 0; m < M; m++)
 #pragma unroll
-                    for (int q = 0; q < E / 4; q++) {
-                        const float4 x4 = xv[m * (k / 4) + q * chunks + c];
-                        acc[m] += f[4 * q] * x4.x + f[4 * q + 1] * x4.y + f[4 * q + 2] * x4.z +
-                                  f[4 * q + 3] * x4.w;
-                    }
-            }
-            if (t + DEPTH < tiles)
-                fetch(ring[d]);                /* refill the slot just used */
-            if (++out.tile == tiles_per_row) { /* the row is complete */
-                store_row<FMT, M>(segs[out.seg], out.feature, acc, lane, pos);
-                out.tile = 0;
-                if (++out.feature == segs[out.seg].features && out.seg < segments - 1)
-                    out.seg++, out.feature = 0;
+                    for (int q = 0; q < E / 4; q++)
+                        x4[m][q] = xv[m * (k / 4) + q * per_row + c];
+#pragma unroll
+                for (int j = 0; j < UNIT_ROWS; j++) {
+                    if (j >= rr)
+                        break;
+                    float f[E];
+                    Wt::expand(w[(row0 + j) * L + l], f);
+#pragma unroll
+                    for (int m = 0; m < M; m++)
+#pragma unroll
+                        for (int q = 0; q < E / 4; q++)
+                            acc[j][m] += f[4 * q] * x4[m][q].x + f[4 * q + 1] * x4[m][q].y +
+                                         f[4 * q + 2] * x4[m][q].z + f[4 * q + 3] * x4[m][q].w;
+                }
             }
         }
+#pragma unroll
+        for (int j = 0; j < UNIT_ROWS; j++)
+#pragma unroll
+            for (int m = 0; m < M; m++) {
+                const float v = dgxm_warp_sum(acc[j][m]);
+                if (lane == 0 && j < rr)
+                    part[((row0 + j) * cparts + cp) * M + m] = v;
+            }
+    }
+    return cparts;
+}
+
+/* Segment and feature of row r of a phase's run. */
+__device__ __forceinline__ int2 locate(const dgxm_persist_phase &p, int r)
+{
+    int s = 0;
+    while (s < p.segments - 1 && r >= p.seg[s].features)
+        r -= p.seg[s++].features;
+    return make_int2(s, r);
+}
+
+/* What the phase's consumers need of global memory before its first store, fetched while x is:
+ * each output's current value (residual adds) and, with int8, each row's scale. */
+template <int M>
+__device__ void prefetch_outputs(const dgxm_persist_phase &p, int2 run, float *resid, int pos,
+                                 bool scaled, float (&pre)[2], float (&sc)[2])
+{
+    const int n = (run.y - run.x) * M;
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        const int t = threadIdx.x + j * THREADS;
+        pre[j] = 0.0f;
+        sc[j] = 1.0f;
+        if (t >= n)
+            continue;
+        const int2 sf = locate(p, run.x + t / M);
+        const dgxm_gemv_segment &sg = p.seg[sf.x];
+        if (sg.mode == DGXM_GEMV_ACCUM && !sg.out_half)
+            pre[j] = __ldcg(static_cast<const float *>(sg.out) + (long long)pos * sg.pos_stride +
+                            (long long)(t % M) * sg.row_stride + sf.y);
+        if (scaled)
+            sc[j] = __ldg(sg.scales + sf.y);
+    }
+    (void)resid;
+}
+
+/* Output (row of the run, batch row m) = y: the int8 scale, then the segment's consumer (cache
+ * row, residual add with the prefetched value, GELU). */
+__device__ __forceinline__ void store(const dgxm_gemv_segment &sg, int feature, int m, float y,
+                                      float scale, float old, int pos)
+{
+    y *= scale;
+    const long long at = (long long)pos * sg.pos_stride + (long long)m * sg.row_stride + feature;
+    if (sg.out_half) {
+        static_cast<__half *>(sg.out)[at] = __float2half_rn(y);
+        return;
+    }
+    float *out = static_cast<float *>(sg.out) + at;
+    switch (sg.mode) {
+    case DGXM_GEMV_STORE: __stcg(out, y); break;
+    case DGXM_GEMV_ACCUM: __stcg(out, old + y); break;
+    case DGXM_GEMV_GELU: __stcg(out, gelu(y)); break;
+    }
+}
+
+/* One GEMV phase (its descriptor p in shared memory): the block's run of rows, chunk by chunk
+ * as they land in the ring. */
+template <int FMT, int M>
+__device__ void gemv_run(const dgxm_persist_args &a, const dgxm_persist_phase &p, stream &st,
+                         unsigned char *smem, block_shared &sh, int pos)
+{
+    constexpr int E = weights<FMT>::per_load;
+    float *xs = reinterpret_cast<float *>(smem + a.layout.xs);
+    float *natural = reinterpret_cast<float *>(smem + a.layout.natural);
+    unsigned char *xq = smem + a.layout.xq;
+    float *xscale = reinterpret_cast<float *>(smem + a.layout.xscale);
+    float *resid = reinterpret_cast<float *>(smem + a.layout.resid); /* [run][M], then scales */
+    const int2 run = block_rows(phase_features(p), blockIdx.x, gridDim.x);
+    const int n = (run.y - run.x) * M;
+    float pre[2], sc[2];
+    prefetch_outputs<M>(p, run, resid, pos, FMT == DGXM_WEIGHT_INT8, pre, sc);
+    prepare_x<M>(p, E, xs, natural, xq, xscale, sh.red);
+    if (n == 0)
+        return;
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+        const int t = threadIdx.x + j * THREADS;
+        if (t < n)
+            resid[t] = pre[j], resid[a.layout.run_max * M + t] = sc[j];
+    }
+    const int k = p.k;
+    for (;;) {
+        const dgxm_persist_chunk ch = sh.table[st.used % TABLE];
+        const int rows = ch.rows & 63;
+        const bool row_end = ch.rows & 64, last = ch.rows & 128;
+        const int slot = st.used % st.slots;
+        slot_wait(&sh.full[slot], (unsigned)(st.used / st.slots) & 1u);
+        float *part = sh.part[st.used & 1];
+        const uint4 *w = reinterpret_cast<const uint4 *>(st.ring + (size_t)slot * st.slot_bytes);
+        const int cparts = chunk_dot<FMT, M>(w, ch, k, xs, xq, xscale, part);
+        __syncthreads(); /* the slot is read (and resid written): refill it */
+        if (threadIdx.x == 0)
+            refill(st, sh);
+        st.used++;
+        const int t = threadIdx.x;
+        if (t < rows * M) {
+            const int row = t / M, m = t % M;
+            float y = 0.0f;
+            for (int q = 0; q < cparts; q++)
+                y += part[(row * cparts + q) * M + m];
+            if (!row_end || ch.col > 0) { /* a piece of a row longer than a slot */
+                sh.row_sum[m] += y;
+                y = sh.row_sum[m];
+                if (row_end)
+                    sh.row_sum[m] = 0.0f;
+            }
+            if (row_end) {
+                int before = 0; /* the run row: the segment's start in the phase, less run.x */
+                for (int s = 0; s < ch.seg; s++)
+                    before += p.seg[s].features;
+                const int r = (before + ch.feature + row - run.x) * M + m;
+                store(p.seg[ch.seg], ch.feature + row, m, y, resid[a.layout.run_max * M + r],
+                      resid[r], pos);
+            }
+        }
+        if (last)
+            return;
+    }
+}
+
+template <int FMT, int ROWS>
+__device__ void gemv_phase(const dgxm_persist_args &a, const dgxm_persist_phase &p, stream &st,
+                           unsigned char *smem, block_shared &sh, int pos)
+{
+    /* layers in FMT; heads and folded matrices in FMT, or bf16 with int8 layers */
+    const bool own = p.format == FMT;
+    if (ROWS == 2 && p.rows == 2) {
+        if (own)
+            gemv_run<FMT, 2>(a, p, st, smem, sh, pos);
+        else
+            gemv_run<DGXM_WEIGHT_BF16, 2>(a, p, st, smem, sh, pos);
+    } else {
+        if (own)
+            gemv_run<FMT, 1>(a, p, st, smem, sh, pos);
+        else
+            gemv_run<DGXM_WEIGHT_BF16, 1>(a, p, st, smem, sh, pos);
     }
 }
 
 /* Every (split, head, row) of one attention, blocks taking them in turn. */
 template <typename T>
 __device__ __forceinline__ void attention_phase(const dgxm_step_attention_args &a,
-                                                unsigned *barrier, attention_shared<WARPS> &sh)
+                                                attention_shared<WARPS> &sh)
 {
-    grid_sync(barrier);
     const int splits = (attention_length(a) + THREADS - 1) / THREADS;
     const int items = splits * a.heads * a.rows;
     for (int it = blockIdx.x; it < items; it += gridDim.x) {
@@ -235,123 +560,197 @@ __device__ void embed_phase(const dgxm_step_embed_args &e)
     }
 }
 
-template <int FMT, int HEADS_FMT, int M>
+/* Warp 1 copies phase i's descriptor into shared memory (waited for before the phase's
+ * barrier, so its round trip overlaps the phase before). */
+__device__ __forceinline__ void fetch_desc(const dgxm_persist_args &a, int i, block_shared &sh)
+{
+    const int j = threadIdx.x - 32;
+    if (i < a.phase_count && j >= 0 && j < DESC16) {
+        copy16_async(reinterpret_cast<uint4 *>(&sh.desc[i & 1]) + j,
+                     reinterpret_cast<const uint4 *>(&a.phases[i]) + j);
+        async_commit();
+    }
+}
+
+template <int FMT, int ROWS>
 __global__ void __launch_bounds__(THREADS, 1) persistent_step_kernel(const dgxm_persist_args a)
 {
-    extern __shared__ float4 smem[];
-    float *xs = reinterpret_cast<float *>(smem); /* [M][max(hidden, ffn)], permuted */
-    float *natural = xs + M * (a.ffn > a.hidden ? a.ffn : a.hidden); /* [M][hidden] */
-    __shared__ float red[64];
-    __shared__ attention_shared<WARPS> sh;
-    const int h = a.hidden, pos = a.embed.counters->position;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    extern __shared__ __align__(128) unsigned char smem[];
+    __shared__ block_shared sh;
 
     if (a.probe == DGXM_PERSIST_PROBE_BARRIERS) { /* the step's barriers and nothing else */
-        for (int i = a.layer_count * (a.lt > 0 ? 8 : 5) + 1; i > 0; i--)
+        for (int i = 0; i <= a.phase_count; i++)
             grid_sync(a.barrier);
         return;
     }
-    embed_phase(a.embed);
-    for (int i = 0; i < a.layer_count; i++) {
-        const dgxm_persist_layer *l = &a.layers[i];
-        gemv_phase<FMT, M>(l->qkv, 3, a.x, h, l->ln_self_w, l->ln_self_b, pos, a.barrier, xs,
-                           natural, red);
-        dgxm_step_attention_args at = a.self_attn;
-        at.k = l->k_cache;
-        at.v = l->v_cache;
-        if (a.probe == DGXM_PERSIST_PROBE_NO_ATTENTION)
-            grid_sync(a.barrier);
-        else if (at.kv_half)
-            attention_phase<__half>(at, a.barrier, sh);
-        else
-            attention_phase<float>(at, a.barrier, sh);
-        if (a.lt > 0) { /* only the conditioned row: the null row's cross output is zero */
-            gemv_phase<FMT, M>(&l->o, 1, a.attn, h, NULL, NULL, pos, a.barrier, xs, natural, red);
-            gemv_phase<FMT, 1>(&l->cq, 1, a.x, h, l->ln_cross_w, l->ln_cross_b, pos, a.barrier, xs,
-                               natural, red);
-            at = a.cross_attn;
-            at.k = l->cross_k;
-            at.v = l->cross_v;
-            if (a.probe == DGXM_PERSIST_PROBE_NO_ATTENTION)
-                grid_sync(a.barrier);
-            else
-                attention_phase<float>(at, a.barrier, sh);
-            gemv_phase<FMT, 1>(&l->co, 1, a.attn, h, NULL, NULL, pos, a.barrier, xs, natural, red);
-        } else {
-            gemv_phase<FMT, M>(&l->o, 1, a.attn, h, NULL, NULL, pos, a.barrier, xs, natural, red);
+    const int base = a.chunk_start[blockIdx.x];
+    stream st = { a.chunks + base, a.chunk_start[blockIdx.x + 1] - base, 0, smem,
+                  a.layout.slot_bytes, a.layout.slots };
+    fetch_desc(a, 0, sh);
+    if (threadIdx.x == 0) {
+        for (int e = 0; e < AHEAD && e < st.count; e++)
+            copy16_async(&sh.table[e], &st.chunks[e]);
+        async_commit();
+        async_wait<0>();
+        for (int i = 0; i < a.layout.slots; i++)
+            slot_init(&sh.full[i]);
+        slot_init_fence();
+        sh.row_sum[0] = sh.row_sum[1] = 0.0f;
+        for (int n = 0; n < a.layout.slots && n < st.count; n++) {
+            const dgxm_persist_chunk &c = sh.table[n];
+            slot_fill(st.ring + (size_t)n * st.slot_bytes, c.src, chunk_bytes(c), &sh.full[n]);
         }
-        gemv_phase<FMT, M>(&l->fc1, 1, a.x, h, l->ln_ff_w, l->ln_ff_b, pos, a.barrier, xs, natural,
-                           red);
-        gemv_phase<FMT, M>(&l->fc2, 1, a.ff, a.ffn, NULL, NULL, pos, a.barrier, xs, natural, red);
+        /* refill() fetches entry used + AHEAD: entries up to AHEAD - 1 are here */
     }
-    gemv_phase<HEADS_FMT, M>(&a.heads, 1, a.x, h, a.ln_out_w, a.ln_out_b, pos, a.barrier, xs,
-                             natural, red);
-}
-
-template <int FMT, int HEADS_FMT, int M> constexpr auto kernel_for()
-{
-    return persistent_step_kernel<FMT, HEADS_FMT, M>;
+    const int pos = a.embed.counters->position;
+    embed_phase(a.embed);
+    for (int i = 0; i < a.phase_count; i++) {
+        if (threadIdx.x >= 32 && threadIdx.x < 32 + DESC16)
+            async_wait<0>(); /* this phase's descriptor, fetched a phase ago */
+        grid_sync(a.barrier);
+        fetch_desc(a, i + 1, sh);
+        const dgxm_persist_phase &p = sh.desc[i & 1];
+        if (p.kind == DGXM_PERSIST_GEMV) {
+            gemv_phase<FMT, ROWS>(a, p, st, smem, sh, pos);
+            continue;
+        }
+        if (a.probe == DGXM_PERSIST_PROBE_NO_ATTENTION)
+            continue;
+        dgxm_step_attention_args at =
+            p.kind == DGXM_PERSIST_SELF_ATTENTION ? a.self_attn : a.cross_attn;
+        if (p.kind == DGXM_PERSIST_SELF_ATTENTION) {
+            at.k = p.k_cache;
+            at.v = p.v_cache;
+        } else {
+            at.k = p.cross_k;
+            at.v = p.cross_v;
+        }
+        if (at.kv_half)
+            attention_phase<__half>(at, sh.att);
+        else
+            attention_phase<float>(at, sh.att);
+    }
+#else
+    (void)a;
+    __trap(); /* the host launches this only on sm_90 and later */
+#endif
 }
 
 typedef void (*persistent_kernel)(const dgxm_persist_args);
 
-template <int M> persistent_kernel pick_rows(dgxm_weight_format f)
+template <int ROWS> persistent_kernel pick_rows(dgxm_weight_format f)
 {
     switch (f) {
-    case DGXM_WEIGHT_F32: return kernel_for<DGXM_WEIGHT_F32, DGXM_WEIGHT_F32, M>();
-    case DGXM_WEIGHT_BF16: return kernel_for<DGXM_WEIGHT_BF16, DGXM_WEIGHT_BF16, M>();
-    case DGXM_WEIGHT_F16: return kernel_for<DGXM_WEIGHT_F16, DGXM_WEIGHT_F16, M>();
-    case DGXM_WEIGHT_INT8: return kernel_for<DGXM_WEIGHT_INT8, DGXM_WEIGHT_BF16, M>();
+    case DGXM_WEIGHT_F32: return persistent_step_kernel<DGXM_WEIGHT_F32, ROWS>;
+    case DGXM_WEIGHT_BF16: return persistent_step_kernel<DGXM_WEIGHT_BF16, ROWS>;
+    case DGXM_WEIGHT_F16: return persistent_step_kernel<DGXM_WEIGHT_F16, ROWS>;
+    case DGXM_WEIGHT_INT8: return persistent_step_kernel<DGXM_WEIGHT_INT8, ROWS>;
     }
     return NULL;
 }
 
-/* The kernel for layers in format f (heads as core/decoder.c stores them: bf16 with int8
- * layers, else the layers' format) and rows batch rows. */
 persistent_kernel pick(dgxm_weight_format f, int rows)
 {
     return rows == 1 ? pick_rows<1>(f) : rows == 2 ? pick_rows<2>(f) : NULL;
 }
 
-} // namespace
-
-int dgxm_step_persistent_blocks(dgxm_weight_format f, int rows, size_t smem, int sm_count,
-                                dgxm_error *err)
+size_t align_up(size_t n, size_t to)
 {
-    const persistent_kernel k = pick(f, rows);
-    if (!k) {
-        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "persistent step: format %d, %d rows", (int)f,
-                       rows);
-        return 0;
-    }
-    cudaError_t e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
-    int per_sm = 0;
-    if (e == cudaSuccess)
-        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, THREADS, smem);
-    if (e != cudaSuccess) {
-        dgxm_cuda_fail(err, e, "persistent step", "occupancy");
-        return 0;
-    }
-    if (per_sm < 1) {
-        dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
-                       "persistent step: no block of %d threads and %zu bytes of shared memory "
-                       "fits an SM",
-                       THREADS, smem);
-        return 0;
-    }
-    return sm_count; /* one block per SM: more would only share its bandwidth */
+    return (n + to - 1) / to * to;
 }
 
-dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a, int blocks,
-                                 size_t smem, cudaStream_t s, dgxm_error *err)
+} // namespace
+
+dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max,
+                                      int natural_floats, int features_max,
+                                      const dgxm_cuda_info *info, dgxm_persist_layout *out,
+                                      dgxm_error *err)
 {
-    const persistent_kernel k = pick(f, a->rows);
+    memset(out, 0, sizeof *out);
+    if (info->cc_major < 9)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "persistent step: needs bulk copies (sm_90 or later), %s is sm_%d%d",
+                              info->name, info->cc_major, info->cc_minor);
+    if (!info->cooperative_launch)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "persistent step: %s runs no cooperative launch", info->name);
+    const persistent_kernel k = pick(f, rows);
     if (!k)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "persistent step: format %d, %d rows",
-                              (int)f, a->rows);
+                              (int)f, rows);
+    cudaFuncAttributes attr;
+    cudaError_t e = cudaFuncGetAttributes(&attr, k);
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "persistent step", "kernel attributes");
+    size_t at = 0;
+    out->xs = 0;
+    at += (size_t)rows * k_max * sizeof(float);
+    out->natural = (int)at;
+    at += align_up((size_t)natural_floats * sizeof(float), 16);
+    out->xq = (int)at;
+    at += f == DGXM_WEIGHT_INT8 ? align_up((size_t)rows * k_max, 16) : 0;
+    out->xscale = (int)at;
+    at += f == DGXM_WEIGHT_INT8 ? align_up((size_t)rows * (k_max / 16) * sizeof(float), 16) : 0;
+    out->resid = (int)at;
+    out->run_max = (features_max + info->sm_count - 1) / info->sm_count + 1;
+    if (out->run_max * rows > 2 * THREADS) /* prefetch_outputs holds two a thread */
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "persistent step: %d features over %d SMs of %s", features_max,
+                              info->sm_count, info->name);
+    at += align_up((size_t)out->run_max * rows * 2 * sizeof(float), 16);
+    const size_t fixed = align_up(at, 128), limit = info->smem_per_block_optin;
+    const size_t room = limit > fixed + attr.sharedSizeBytes ? limit - fixed - attr.sharedSizeBytes
+                                                               : 0;
+    /* 16 KB slots where at least 4 fit, else 3 smaller ones (a device of little shared memory
+     * also has little bandwidth per SM, so a shallow ring keeps it busy) */
+    int slot = SLOT_BYTES, slots = (int)(room / SLOT_BYTES);
+    if (slots < 4) {
+        slot = (int)(room / 3) / 1024 * 1024;
+        slots = 3;
+    }
+    if (slots > MAX_SLOTS)
+        slots = MAX_SLOTS;
+    if (slot < 2048)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "persistent step: %zu bytes of shared memory per block on %s, %zu "
+                              "needed for inputs of %d",
+                              limit, info->name, fixed + attr.sharedSizeBytes + 3 * 2048, k_max);
+    const size_t ring = (size_t)slot * slots;
+    out->slot_bytes = slot;
+    out->slots = slots;
+    out->xs += (int)ring;
+    out->natural += (int)ring;
+    out->xq += (int)ring;
+    out->xscale += (int)ring;
+    out->resid += (int)ring;
+    out->smem = ring + fixed;
+    e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)out->smem);
+    int per_sm = 0;
+    if (e == cudaSuccess)
+        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, k, THREADS, out->smem);
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "persistent step", "occupancy");
+    if (per_sm < 1)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "persistent step: no block of %d threads and %zu bytes of shared "
+                              "memory fits an SM of %s",
+                              THREADS, out->smem, info->name);
+    out->blocks = info->sm_count; /* one block per SM: more would only share its bandwidth */
+    return DGXM_OK;
+}
+
+dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a,
+                                 cudaStream_t s, dgxm_error *err)
+{
+    const persistent_kernel k = pick(f, a->embed.rows);
+    if (!k)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "persistent step: format %d, %d rows",
+                              (int)f, a->embed.rows);
     cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3((unsigned)blocks);
+    cfg.gridDim = dim3((unsigned)a->layout.blocks);
     cfg.blockDim = dim3(THREADS);
-    cfg.dynamicSmemBytes = smem;
+    cfg.dynamicSmemBytes = a->layout.smem;
     cfg.stream = s;
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeCooperative; /* the barriers need every block resident */
@@ -363,4 +762,76 @@ dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "persistent step", "cooperative launch");
     return dgxm_cuda_launched(err, "persistent step");
+}
+
+dgxm_status dgxm_step_persistent_chunks(const dgxm_persist_phase *phases, int count,
+                                        const dgxm_persist_layout *layout,
+                                        dgxm_persist_chunk **chunks, int **start, dgxm_error *err)
+{
+    const int blocks = layout->blocks, slot = layout->slot_bytes;
+    size_t cap = 1024, n = 0;
+    dgxm_persist_chunk *out = static_cast<dgxm_persist_chunk *>(malloc(cap * sizeof *out));
+    int *first = static_cast<int *>(malloc(((size_t)blocks + 1) * sizeof *first));
+    if (!out || !first)
+        goto nomem;
+    for (int b = 0; b < blocks; b++) {
+        first[b] = (int)n;
+        for (int i = 0; i < count; i++) {
+            const dgxm_persist_phase &p = phases[i];
+            if (p.kind != DGXM_PERSIST_GEMV)
+                continue;
+            const int2 run = block_rows(phase_features(p), b, blocks);
+            const int row_bytes = p.k * weight_bytes(p.format);
+            for (int r = run.x; r < run.y;) {
+                int s = 0, f = r;
+                while (s < p.segments - 1 && f >= p.seg[s].features)
+                    f -= p.seg[s++].features;
+                if (p.seg[s].features > 65535 || row_bytes / 16 > 65535) {
+                    free(out);
+                    free(first);
+                    return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                                          "persistent step: %d features of %d bytes",
+                                          p.seg[s].features, row_bytes);
+                }
+                const char *row = static_cast<const char *>(p.seg[s].w) + (size_t)f * row_bytes;
+                const int pieces = row_bytes <= slot ? 1 : (row_bytes + slot - 1) / slot;
+                int rows = 1;
+                if (pieces == 1) {
+                    rows = slot / row_bytes < CHUNK_ROWS ? slot / row_bytes : CHUNK_ROWS;
+                    rows = rows < run.y - r ? rows : run.y - r;
+                    rows = rows < p.seg[s].features - f ? rows : p.seg[s].features - f;
+                }
+                for (int q = 0; q < pieces; q++) {
+                    if (n == cap) {
+                        cap *= 2;
+                        void *grown = realloc(out, cap * sizeof *out);
+                        if (!grown)
+                            goto nomem;
+                        out = static_cast<dgxm_persist_chunk *>(grown);
+                    }
+                    const int off = q * slot;
+                    const int bytes = pieces == 1 ? row_bytes : (row_bytes - off < slot ? row_bytes - off : slot);
+                    dgxm_persist_chunk *c = &out[n++];
+                    memset(c, 0, sizeof *c);
+                    c->src = row + off;
+                    c->feature = (unsigned short)f;
+                    c->col = (unsigned short)(off / 16);
+                    c->loads = (unsigned short)(bytes / 16);
+                    c->rows = (unsigned char)(rows | (q == pieces - 1 ? 64 : 0));
+                    c->seg = (unsigned char)s;
+                }
+                r += rows;
+                if (r >= run.y)
+                    out[n - 1].rows |= 128;
+            }
+        }
+    }
+    first[blocks] = (int)n;
+    *chunks = out;
+    *start = first;
+    return DGXM_OK;
+nomem:
+    free(out);
+    free(first);
+    return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: out of memory for chunk tables");
 }

@@ -35,13 +35,12 @@ struct dgxm_fused_program {
     cudaGraphExec_t exec;
     bool pdl; /* programmatic dependent launch between the step's kernels (sm_90+) */
     /* the persistent step (step_persistent.cu) replaces embed, layers and heads when
-     * DGXM_CUDA_PERSISTENT=1 and the device runs cooperative launches (not the default: it is
-     * slower today, see there) */
+     * DGXM_CUDA_PERSISTENT=1 and the device can run it */
     bool persistent;
-    int persist_blocks;
-    size_t persist_smem;
     dgxm_persist_args persist;
-    dgxm_persist_layer *persist_layers; /* device [layers] */
+    dgxm_persist_phase *persist_phases; /* device [persist.phase_count] */
+    dgxm_persist_chunk *persist_chunks; /* device: every block's weight chunks */
+    int *persist_chunk_start;           /* device [blocks + 1] */
     unsigned *barrier;
     /* the folded cross-attention (step_cross_fold.cu), per layer, when fold is set */
     bool fold;
@@ -261,8 +260,7 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     p->kernels = 0;
     dgxm_status st;
     if (p->persistent) {
-        if ((st = dgxm_step_persistent(p->format, &p->persist, p->persist_blocks, p->persist_smem,
-                                       s, err)))
+        if ((st = dgxm_step_persistent(p->format, &p->persist, s, err)))
             return st;
         mark(p, s, "persistent layers");
     } else {
@@ -383,14 +381,12 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
 
 /* Whether to fold the cross-attention: DGXM_CUDA_CROSS_FOLD=0 never, =1 whenever it fits the
  * GEMV's shared memory, otherwise when the folded matrices (heads * L rows or columns) are no
- * more bytes than the two projections they replace. The persistent step keeps the three
- * phases. */
+ * more bytes than the two projections they replace. */
 bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
 {
     const dgxm_fused_desc *d = &p->desc;
     const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
-    if (d->lt < 1 || d->heads * len > k_max || env_is("DGXM_CUDA_CROSS_FOLD", "0") ||
-        env_is("DGXM_CUDA_PERSISTENT", "1"))
+    if (d->lt < 1 || d->heads * len > k_max || env_is("DGXM_CUDA_CROSS_FOLD", "0"))
         return false;
     if (env_is("DGXM_CUDA_CROSS_FOLD", "1"))
         return true;
@@ -438,79 +434,156 @@ dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err
     return DGXM_OK;
 }
 
-/* The persistent step's layer table and arguments; leaves p->persistent false (and err
+/* A GEMV phase of the persistent step over rows batch rows of k inputs at x. */
+dgxm_persist_phase gemv_phase(int format, const float *x, int rows, int k, const float *ln_w,
+                              const float *ln_b)
+{
+    dgxm_persist_phase ph;
+    memset(&ph, 0, sizeof ph);
+    ph.kind = DGXM_PERSIST_GEMV;
+    ph.format = format;
+    ph.x = x;
+    ph.rows = rows;
+    ph.k = k;
+    ph.ln_w = ln_w;
+    ph.ln_b = ln_b;
+    ph.segments = 1;
+    return ph;
+}
+
+/* The persistent step's phases of one layer, appended at out; returns how many. */
+int layer_phases(const dgxm_fused_program *p, int i, dgxm_persist_phase *out)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const dgxm_fused_layer *l = &p->layers[i];
+    const int h = d->hidden, R = d->rows, f = p->format;
+    const size_t esize = p->kv_half ? 2 : 4;
+    const long long layer_elems = (long long)d->capacity * R * h;
+    char *kc = static_cast<char *>(p->k_cache) + (size_t)i * layer_elems * esize;
+    char *vc = static_cast<char *>(p->v_cache) + (size_t)i * layer_elems * esize;
+    int n = 0;
+    dgxm_persist_phase *ph = &out[n++];
+    *ph = gemv_phase(f, p->x, R, h, l->ln_self_w, l->ln_self_b);
+    ph->seg[0] = segment(l->q, p->q, 0, h, false, DGXM_GEMV_STORE);
+    ph->seg[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
+    ph->seg[2] = segment(l->v, vc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
+    ph->segments = 3;
+    ph = &out[n++];
+    memset(ph, 0, sizeof *ph);
+    ph->kind = DGXM_PERSIST_SELF_ATTENTION;
+    ph->k_cache = kc;
+    ph->v_cache = vc;
+    ph = &out[n++];
+    *ph = gemv_phase(f, p->attn, R, h, NULL, NULL);
+    ph->seg[0] = segment(l->o, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+    if (p->fold) { /* the conditioned row only: the null row's cross output is zero */
+        const dgxm_matrix *a = &p->cross_a[i], *b = &p->cross_b[i];
+        ph = &out[n++];
+        *ph = gemv_phase(a->format, p->x, 1, h, l->ln_cross_w, l->ln_cross_b);
+        ph->seg[0] = segment(a, p->scores, 0, a->rows, false, DGXM_GEMV_STORE);
+        ph = &out[n++];
+        *ph = gemv_phase(b->format, p->scores, 1, b->cols, NULL, NULL);
+        ph->softmax_group = p->fold_len;
+        ph->softmax_valid = d->lt;
+        ph->seg[0] = segment(b, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+    } else if (d->lt > 0) {
+        ph = &out[n++];
+        *ph = gemv_phase(f, p->x, 1, h, l->ln_cross_w, l->ln_cross_b);
+        ph->seg[0] = segment(l->cq, p->q, 0, h, false, DGXM_GEMV_STORE);
+        ph = &out[n++];
+        memset(ph, 0, sizeof *ph);
+        ph->kind = DGXM_PERSIST_CROSS_ATTENTION;
+        ph->cross_k = l->cross_k;
+        ph->cross_v = l->cross_v;
+        ph = &out[n++];
+        *ph = gemv_phase(f, p->attn, 1, h, NULL, NULL);
+        ph->seg[0] = segment(l->co, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+    }
+    ph = &out[n++];
+    *ph = gemv_phase(f, p->x, R, h, l->ln_ff_w, l->ln_ff_b);
+    ph->seg[0] = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
+    ph = &out[n++];
+    *ph = gemv_phase(f, p->ff, R, d->ffn, NULL, NULL);
+    ph->seg[0] = segment(l->fc2, p->x, 0, h, false, DGXM_GEMV_ACCUM);
+    return n;
+}
+
+/* The persistent step's phase table and arguments; leaves p->persistent false (and err
  * untouched) where the device or the environment says no. */
 dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
-    if (!env_is("DGXM_CUDA_PERSISTENT", "1") || !dgxm_cuda(b)->info.cooperative_launch)
+    if (!env_is("DGXM_CUDA_PERSISTENT", "1"))
         return DGXM_OK;
-    const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
-    p->persist_smem = (size_t)d->rows * (k_max + d->hidden) * sizeof(float);
-    dgxm_error why;
-    p->persist_blocks =
-        dgxm_step_persistent_blocks(p->format, d->rows, p->persist_smem, p->sm_count, &why);
-    if (p->persist_blocks < 1)
-        return DGXM_OK;
-    const int h = d->hidden, R = d->rows;
-    const size_t esize = p->kv_half ? 2 : 4;
-    const long long layer_elems = (long long)d->capacity * R * h;
-    dgxm_persist_layer *host =
-        static_cast<dgxm_persist_layer *>(calloc((size_t)d->layers, sizeof *host));
+    const int h = d->hidden, R = d->rows, hl = p->fold ? d->heads * p->fold_len : 0;
+    const int most = d->layers * 8 + 1;
+    dgxm_persist_phase *host = static_cast<dgxm_persist_phase *>(calloc((size_t)most, sizeof *host));
     if (!host)
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: out of memory");
-    for (int i = 0; i < d->layers; i++) {
-        const dgxm_fused_layer *l = &p->layers[i];
-        dgxm_persist_layer *t = &host[i];
-        char *kc = static_cast<char *>(p->k_cache) + (size_t)i * layer_elems * esize;
-        char *vc = static_cast<char *>(p->v_cache) + (size_t)i * layer_elems * esize;
-        t->qkv[0] = segment(l->q, p->q, 0, h, false, DGXM_GEMV_STORE);
-        t->qkv[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
-        t->qkv[2] = segment(l->v, vc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
-        t->o = segment(l->o, p->x, 0, h, false, DGXM_GEMV_ACCUM);
-        if (d->lt > 0) {
-            t->cq = segment(l->cq, p->q, 0, h, false, DGXM_GEMV_STORE);
-            t->co = segment(l->co, p->x, 0, h, false, DGXM_GEMV_ACCUM);
-        }
-        t->fc1 = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
-        t->fc2 = segment(l->fc2, p->x, 0, h, false, DGXM_GEMV_ACCUM);
-        t->ln_self_w = l->ln_self_w, t->ln_self_b = l->ln_self_b;
-        t->ln_cross_w = l->ln_cross_w, t->ln_cross_b = l->ln_cross_b;
-        t->ln_ff_w = l->ln_ff_w, t->ln_ff_b = l->ln_ff_b;
-        t->k_cache = kc, t->v_cache = vc;
-        t->cross_k = l->cross_k, t->cross_v = l->cross_v;
+    int n = 0;
+    for (int i = 0; i < d->layers; i++)
+        n += layer_phases(p, i, host + n);
+    dgxm_persist_phase *heads = &host[n++];
+    *heads = gemv_phase(d->lm_heads->format, p->x, R, h, d->ln_out_w, d->ln_out_b);
+    heads->seg[0] =
+        segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false, DGXM_GEMV_STORE);
+    int k_max = 0, features_max = 0;
+    for (int i = 0; i < n; i++) {
+        int features = 0;
+        for (int j = 0; j < host[i].segments; j++)
+            features += host[i].seg[j].features;
+        k_max = host[i].k > k_max ? host[i].k : k_max;
+        features_max = features > features_max ? features : features_max;
     }
-    const size_t bytes = (size_t)d->layers * sizeof *host;
-    dgxm_cuda_backend *cb = dgxm_cuda(b);
-    if (!grab(b, &p->persist_layers, bytes) || !grab(b, &p->barrier, sizeof(unsigned))) {
+    const int natural = R * h > hl ? R * h : hl;
+    dgxm_error why;
+    dgxm_persist_args *a = &p->persist;
+    memset(a, 0, sizeof *a);
+    dgxm_persist_chunk *chunks = NULL;
+    int *start = NULL;
+    if (dgxm_step_persistent_plan(p->format, R, k_max, natural, features_max,
+                                  &dgxm_cuda(b)->info, &a->layout, &why) ||
+        dgxm_step_persistent_chunks(host, n, &a->layout, &chunks, &start, &why)) {
         free(host);
+        return DGXM_OK; /* the kernel-per-phase step */
+    }
+    const int blocks = a->layout.blocks;
+    const size_t bytes = (size_t)n * sizeof *host;
+    const size_t chunk_bytes = (size_t)start[blocks] * sizeof *chunks;
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    if (!grab(b, &p->persist_phases, bytes) || !grab(b, &p->barrier, sizeof(unsigned)) ||
+        !grab(b, &p->persist_chunks, chunk_bytes) ||
+        !grab(b, &p->persist_chunk_start, ((size_t)blocks + 1) * sizeof(int))) {
+        free(host);
+        free(chunks);
+        free(start);
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: device memory");
     }
     cudaError_t e =
-        cudaMemcpyAsync(p->persist_layers, host, bytes, cudaMemcpyHostToDevice, cb->stream);
+        cudaMemcpyAsync(p->persist_phases, host, bytes, cudaMemcpyHostToDevice, cb->stream);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(p->persist_chunks, chunks, chunk_bytes, cudaMemcpyHostToDevice,
+                            cb->stream);
+    if (e == cudaSuccess)
+        e = cudaMemcpyAsync(p->persist_chunk_start, start, ((size_t)blocks + 1) * sizeof(int),
+                            cudaMemcpyHostToDevice, cb->stream);
     if (e == cudaSuccess)
         e = cudaMemsetAsync(p->barrier, 0, sizeof(unsigned), cb->stream);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(cb->stream);
     free(host);
+    free(chunks);
+    free(start);
     if (e != cudaSuccess)
-        return dgxm_cuda_fail(err, e, "persistent step", "layer table upload");
+        return dgxm_cuda_fail(err, e, "persistent step", "phase table upload");
 
-    dgxm_persist_args *a = &p->persist;
-    memset(a, 0, sizeof *a);
-    a->layers = p->persist_layers;
-    a->layer_count = d->layers;
-    a->hidden = h;
-    a->ffn = d->ffn;
-    a->rows = R;
-    a->lt = d->lt;
+    a->phases = p->persist_phases;
+    a->phase_count = n;
+    a->chunks = p->persist_chunks;
+    a->chunk_start = p->persist_chunk_start;
     a->embed = { p->embed, p->positions, p->grid, p->counters, d->codebooks, h, R, p->x };
     a->self_attn = attention_args(p, NULL, NULL, p->kv_half, (long long)R * h, h, R, 0, true);
     a->cross_attn = attention_args(p, NULL, NULL, false, h, 0, 1, d->lt, false);
-    a->heads = segment(d->lm_heads, p->logits, 0, d->codebooks * d->vocab, false, DGXM_GEMV_STORE);
-    a->ln_out_w = d->ln_out_w;
-    a->ln_out_b = d->ln_out_b;
-    a->x = p->x, a->q = p->q, a->attn = p->attn, a->ff = p->ff;
     a->barrier = p->barrier;
     a->probe = env_is("DGXM_CUDA_PERSIST_PROBE", "barriers")       ? DGXM_PERSIST_PROBE_BARRIERS
                : env_is("DGXM_CUDA_PERSIST_PROBE", "no-attention") ? DGXM_PERSIST_PROBE_NO_ATTENTION
@@ -565,7 +638,7 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
         cudaGraphDestroy(p->graph);
     void *bufs[] = { p->counters, p->grid,    p->column_dev, p->embed,    p->positions,
                      p->x,        p->q,       p->attn,       p->ff,       p->logits,
-                     p->k_cache,  p->v_cache, p->partials,   p->arrivals, p->persist_layers,
+                     p->k_cache,  p->v_cache, p->partials,   p->arrivals, p->persist_phases, p->persist_chunks, p->persist_chunk_start,
                      p->barrier };
     for (void *buf : bufs)
         b->ops->release(b, buf);

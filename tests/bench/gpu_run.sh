@@ -3,7 +3,8 @@
 # carrying gpu-dist: the CUDA tests and `dgxm doctor`, then dgxm bench at the released
 # models' shapes, the Hugging Face reference (tests/bench/hf_reference.py) and the time to first
 # audio. Results go to ./gpu-out, packed as $OUT/results.tgz when the device tool's $OUT is set.
-#   tests/bench/gpu_run.sh [tests] [bench-small] [bench-big] [latency] [hf-small] [hf-medium] [hf-large]
+#   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [bench-big] [latency]
+#                          [hf-small] [hf-medium] [hf-large]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=$PWD/gpu-out
@@ -48,6 +49,12 @@ for part in $parts; do
       TAG=profile bench small bf16 --profile 1
       DGXM_CUDA_PERSISTENT=1 TAG=persistent bench small bf16
       for d in f32 f16 int8; do bench small $d; done ;;
+    persist-small) # the persistent step against the kernel-per-phase graph, same machine
+      prepare small
+      for d in bf16 int8 f32; do
+        bench small $d
+        DGXM_CUDA_PERSISTENT=1 TAG=persistent bench small $d
+      done ;;
     probe-small) # where the persistent step's time goes (the probes give wrong tokens)
       prepare small
       export DGXM_CUDA_PERSISTENT=1
