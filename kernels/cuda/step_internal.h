@@ -182,14 +182,14 @@ typedef enum dgxm_persist_kind {
 /* One phase of the step in the order it runs. A GEMV phase reads `rows` rows of k inputs at x
  * (LayerNorm or a per-group softmax folded in front, as dgxm_gemv_args) and writes its segments'
  * features; its weights stream into the block's shared memory ahead of the phase. */
-typedef struct __align__(16) dgxm_persist_phase {
-    int kind; /* dgxm_persist_kind */
+typedef struct dgxm_persist_phase {
+    alignas(16) int kind; /* dgxm_persist_kind; copied to shared memory in 16-byte pieces */
     dgxm_gemv_segment seg[3];
     int segments, k, rows, format;
     const float *x;
     const float *ln_w, *ln_b;
     int softmax_group, softmax_valid;
-    const void *k_cache, *v_cache; /* self-attention: this layer's [capacity][rows][hidden] */
+    const void *k_cache, *v_cache;  /* self-attention: this layer's [capacity][rows][hidden] */
     const float *cross_k, *cross_v; /* cross-attention: this layer's text keys and values */
 } dgxm_persist_phase;
 
@@ -197,11 +197,11 @@ typedef struct __align__(16) dgxm_persist_phase {
  * segment `seg` of its GEMV phase from `feature` on, each `loads` 16-byte loads from load `col`
  * of the row (a piece of a row longer than a slot when col > 0 or !row_end). Built on the host
  * (dgxm_step_persistent_chunks) once per generation. */
-typedef struct __align__(16) dgxm_persist_chunk {
-    const void *src;
+typedef struct dgxm_persist_chunk {
+    alignas(16) const void *src; /* one 16-byte copy an entry */
     unsigned short feature, col, loads;
-    unsigned char rows;  /* bits 0-5; bit 6: the last piece of its rows, bit 7: the block's
-                            last chunk of the phase */
+    unsigned char rows; /* bits 0-5; bit 6: the last piece of its rows, bit 7: the block's
+                           last chunk of the phase */
     unsigned char seg;
 } dgxm_persist_chunk;
 
@@ -231,11 +231,13 @@ typedef struct dgxm_persist_args {
     dgxm_persist_layout layout;
 } dgxm_persist_args;
 
-/* Timing experiments of dgxm bench (DGXM_CUDA_PERSIST_PROBE=barriers|no-attention): the step's
- * barriers alone, or the step without its attention work. They produce wrong tokens. */
+/* Timing experiments of dgxm bench (DGXM_CUDA_PERSIST_PROBE=barriers|no-attention|stream): the
+ * step's barriers alone, the step without its attention work, or its weight stream alone (no
+ * barriers, no arithmetic). They produce wrong tokens. */
 enum {
     DGXM_PERSIST_PROBE_BARRIERS = 1,
-    DGXM_PERSIST_PROBE_NO_ATTENTION = 2
+    DGXM_PERSIST_PROBE_NO_ATTENTION = 2,
+    DGXM_PERSIST_PROBE_STREAM = 3
 };
 
 /* The shared-memory layout of the persistent step on this device for layers in format f (heads
@@ -243,18 +245,16 @@ enum {
  * to k_max, a natural copy of natural_floats and phases of up to features_max features; opts
  * the kernel in to it. DGXM_ERR_UNSUPPORTED with the reason when the device cannot run it:
  * before sm_90 (no bulk copies), no cooperative launch, or too little shared memory. */
-dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max,
-                                      int natural_floats, int features_max,
-                                      const dgxm_cuda_info *info, dgxm_persist_layout *out,
-                                      dgxm_error *err);
+dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max, int natural_floats,
+                                      int features_max, const dgxm_cuda_info *info,
+                                      dgxm_persist_layout *out, dgxm_error *err);
 /* Every block's chunk sequence for the host copy of the phase table (device pointers inside):
  * *chunks (malloc'd, [(*start)[blocks]]) and *start (malloc'd, [blocks + 1]). */
 dgxm_status dgxm_step_persistent_chunks(const dgxm_persist_phase *phases, int count,
                                         const dgxm_persist_layout *layout,
-                                        dgxm_persist_chunk **chunks, int **start,
-                                        dgxm_error *err);
+                                        dgxm_persist_chunk **chunks, int **start, dgxm_error *err);
 /* Queues the persistent step as a cooperative launch laid out as a->layout. */
-dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a,
-                                 cudaStream_t s, dgxm_error *err);
+dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a, cudaStream_t s,
+                                 dgxm_error *err);
 
 #endif

@@ -22,6 +22,12 @@
  * x read from shared memory serves 4 rows) and write their partial sums to shared memory, which
  * are added in unit order: results do not depend on timing.
  *
+ * Status (docs/performance.md): opt-in with DGXM_CUDA_PERSISTENT=1, because it is still slower
+ * than the kernel-per-phase graph (musicgen-small bf16 1.33 against 1.05 ms a step on an H200).
+ * The stream itself is not the limit - the ring alone (DGXM_CUDA_PERSIST_PROBE=stream) moves
+ * every weight of a step at 4.2-4.9 TB/s - the block's work per chunk is: for rows longer than
+ * a unit's share, each warp re-reads x from shared memory for every row, 4x the weight bytes.
+ *
  * Everything the step writes (x, q, attn, ff, scores, this position's K/V, attention partials)
  * is read back through L2 only (ld.cg): other blocks wrote it during this launch and L1 is not
  * coherent between SMs. */
@@ -97,10 +103,10 @@ __device__ __forceinline__ void slot_fill(void *dst, const void *src, unsigned b
                                           unsigned long long *bar)
 {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(
-                     shared_address(bar)),
-                 "r"(bytes)
-                 : "memory");
+    asm volatile(
+        "mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)),
+        "r"(bytes)
+        : "memory");
     asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], "
                  "%2, [%3];" ::"r"(shared_address(dst)),
                  "l"(src), "r"(bytes), "r"(shared_address(bar))
@@ -161,8 +167,8 @@ __host__ __device__ inline int2 block_rows(int features, int b, int g)
     return make_int2((int)(f * b / g), (int)(f * (b + 1) / g));
 }
 
-constexpr int TABLE = 64;   /* chunk entries the block keeps in shared memory */
-constexpr int AHEAD = 32;   /* entries fetched ahead of use (more than MAX_SLOTS + 15) */
+constexpr int TABLE = 64; /* chunk entries the block keeps in shared memory */
+constexpr int AHEAD = 32; /* entries fetched ahead of use (more than MAX_SLOTS + 15) */
 constexpr int DESC16 = sizeof(dgxm_persist_phase) / 16;
 static_assert(sizeof(dgxm_persist_phase) % 16 == 0, "phase descriptors copy in 16-byte pieces");
 static_assert(sizeof(dgxm_persist_chunk) == 16, "chunk entries copy in one 16-byte piece");
@@ -585,8 +591,10 @@ __global__ void __launch_bounds__(THREADS, 1) persistent_step_kernel(const dgxm_
         return;
     }
     const int base = a.chunk_start[blockIdx.x];
-    stream st = { a.chunks + base, a.chunk_start[blockIdx.x + 1] - base, 0, smem,
-                  a.layout.slot_bytes, a.layout.slots };
+    stream st = {
+        a.chunks + base, a.chunk_start[blockIdx.x + 1] - base, 0, smem, a.layout.slot_bytes,
+        a.layout.slots
+    };
     fetch_desc(a, 0, sh);
     if (threadIdx.x == 0) {
         for (int e = 0; e < AHEAD && e < st.count; e++)
@@ -602,6 +610,19 @@ __global__ void __launch_bounds__(THREADS, 1) persistent_step_kernel(const dgxm_
             slot_fill(st.ring + (size_t)n * st.slot_bytes, c.src, chunk_bytes(c), &sh.full[n]);
         }
         /* refill() fetches entry used + AHEAD: entries up to AHEAD - 1 are here */
+    }
+    if (a.probe == DGXM_PERSIST_PROBE_STREAM) { /* every chunk through the ring, nothing else */
+        __syncthreads();
+        while (st.used < st.count) {
+            const int slot = st.used % st.slots;
+            slot_wait(&sh.full[slot], (unsigned)(st.used / st.slots) & 1u);
+            __syncthreads();
+            if (threadIdx.x == 0)
+                refill(st, sh);
+            st.used++;
+        }
+        async_wait<0>();
+        return;
     }
     const int pos = a.embed.counters->position;
     embed_phase(a.embed);
@@ -662,10 +683,9 @@ size_t align_up(size_t n, size_t to)
 
 } // namespace
 
-dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max,
-                                      int natural_floats, int features_max,
-                                      const dgxm_cuda_info *info, dgxm_persist_layout *out,
-                                      dgxm_error *err)
+dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max, int natural_floats,
+                                      int features_max, const dgxm_cuda_info *info,
+                                      dgxm_persist_layout *out, dgxm_error *err)
 {
     memset(out, 0, sizeof *out);
     if (info->cc_major < 9)
@@ -700,8 +720,8 @@ dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max,
                               info->sm_count, info->name);
     at += align_up((size_t)out->run_max * rows * 2 * sizeof(float), 16);
     const size_t fixed = align_up(at, 128), limit = info->smem_per_block_optin;
-    const size_t room = limit > fixed + attr.sharedSizeBytes ? limit - fixed - attr.sharedSizeBytes
-                                                               : 0;
+    const size_t room =
+        limit > fixed + attr.sharedSizeBytes ? limit - fixed - attr.sharedSizeBytes : 0;
     /* 16 KB slots where at least 4 fit, else 3 smaller ones (a device of little shared memory
      * also has little bandwidth per SM, so a shallow ring keeps it busy) */
     int slot = SLOT_BYTES, slots = (int)(room / SLOT_BYTES);
@@ -740,8 +760,8 @@ dgxm_status dgxm_step_persistent_plan(dgxm_weight_format f, int rows, int k_max,
     return DGXM_OK;
 }
 
-dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a,
-                                 cudaStream_t s, dgxm_error *err)
+dgxm_status dgxm_step_persistent(dgxm_weight_format f, const dgxm_persist_args *a, cudaStream_t s,
+                                 dgxm_error *err)
 {
     const persistent_kernel k = pick(f, a->embed.rows);
     if (!k)
@@ -810,7 +830,8 @@ dgxm_status dgxm_step_persistent_chunks(const dgxm_persist_phase *phases, int co
                         out = static_cast<dgxm_persist_chunk *>(grown);
                     }
                     const int off = q * slot;
-                    const int bytes = pieces == 1 ? row_bytes : (row_bytes - off < slot ? row_bytes - off : slot);
+                    const int bytes =
+                        pieces == 1 ? row_bytes : (row_bytes - off < slot ? row_bytes - off : slot);
                     dgxm_persist_chunk *c = &out[n++];
                     memset(c, 0, sizeof *c);
                     c->src = row + off;

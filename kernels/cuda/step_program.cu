@@ -3,9 +3,10 @@
  *
  * Per layer eight phases: [LayerNorm + Q,K,V -> KV cache], self-attention, [O + residual],
  * [LayerNorm + cross Q], cross-attention, [cross O + residual], [LayerNorm + fc1 + GELU],
- * [fc2 + residual]; around them the embedding, [final LayerNorm + heads], the token choice and
- * the counter advance. With DGXM_CUDA_PERSISTENT=1 the phases from the embedding to the heads
- * run as one persistent kernel (step_persistent.cu) where the device can launch it. The graph's
+ * [fc2 + residual] (seven with the cross-attention folded); around them the embedding, [final
+ * LayerNorm + heads], the token choice and the counter advance. With DGXM_CUDA_PERSISTENT=1 the
+ * phases from the embedding to the heads run as one persistent kernel (step_persistent.cu,
+ * its phase table built here) where the device can launch it (sm_90 and later). The graph's
  * arguments never change: everything that moves from step to step (position, grid column, Philox
  * counter) is read from device memory, so a step costs one graph launch and one 4-codebook copy
  * back. */
@@ -517,7 +518,8 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
         return DGXM_OK;
     const int h = d->hidden, R = d->rows, hl = p->fold ? d->heads * p->fold_len : 0;
     const int most = d->layers * 8 + 1;
-    dgxm_persist_phase *host = static_cast<dgxm_persist_phase *>(calloc((size_t)most, sizeof *host));
+    dgxm_persist_phase *host =
+        static_cast<dgxm_persist_phase *>(calloc((size_t)most, sizeof *host));
     if (!host)
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: out of memory");
     int n = 0;
@@ -541,8 +543,8 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
     memset(a, 0, sizeof *a);
     dgxm_persist_chunk *chunks = NULL;
     int *start = NULL;
-    if (dgxm_step_persistent_plan(p->format, R, k_max, natural, features_max,
-                                  &dgxm_cuda(b)->info, &a->layout, &why) ||
+    if (dgxm_step_persistent_plan(p->format, R, k_max, natural, features_max, &dgxm_cuda(b)->info,
+                                  &a->layout, &why) ||
         dgxm_step_persistent_chunks(host, n, &a->layout, &chunks, &start, &why)) {
         free(host);
         return DGXM_OK; /* the kernel-per-phase step */
@@ -587,6 +589,7 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
     a->barrier = p->barrier;
     a->probe = env_is("DGXM_CUDA_PERSIST_PROBE", "barriers")       ? DGXM_PERSIST_PROBE_BARRIERS
                : env_is("DGXM_CUDA_PERSIST_PROBE", "no-attention") ? DGXM_PERSIST_PROBE_NO_ATTENTION
+               : env_is("DGXM_CUDA_PERSIST_PROBE", "stream")       ? DGXM_PERSIST_PROBE_STREAM
                                                                    : 0;
     p->persistent = true;
     return DGXM_OK;
@@ -636,9 +639,23 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
         cudaGraphExecDestroy(p->exec);
     if (p->graph)
         cudaGraphDestroy(p->graph);
-    void *bufs[] = { p->counters, p->grid,    p->column_dev, p->embed,    p->positions,
-                     p->x,        p->q,       p->attn,       p->ff,       p->logits,
-                     p->k_cache,  p->v_cache, p->partials,   p->arrivals, p->persist_phases, p->persist_chunks, p->persist_chunk_start,
+    void *bufs[] = { p->counters,
+                     p->grid,
+                     p->column_dev,
+                     p->embed,
+                     p->positions,
+                     p->x,
+                     p->q,
+                     p->attn,
+                     p->ff,
+                     p->logits,
+                     p->k_cache,
+                     p->v_cache,
+                     p->partials,
+                     p->arrivals,
+                     p->persist_phases,
+                     p->persist_chunks,
+                     p->persist_chunk_start,
                      p->barrier };
     for (void *buf : bufs)
         b->ops->release(b, buf);

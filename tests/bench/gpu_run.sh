@@ -61,7 +61,14 @@ for part in $parts; do
       TAG=persistent bench small bf16
       DGXM_CUDA_PERSIST_PROBE=barriers TAG=barriers bench small bf16
       DGXM_CUDA_PERSIST_PROBE=no-attention TAG=no-attention bench small bf16
+      DGXM_CUDA_PERSIST_PROBE=stream TAG=stream bench small bf16
       unset DGXM_CUDA_PERSISTENT ;;
+    persist-big) # medium and large, the persistent step against the kernel-per-phase graph
+      for size in medium large; do
+        prepare $size; bench $size bf16; DGXM_CUDA_PERSISTENT=1 TAG=persistent bench $size bf16
+        DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_PROBE=stream TAG=stream bench $size bf16
+        bench $size int8; rm -rf "$keep/$size"
+      done ;;
     hf-small|hf-medium|hf-large)
       size=${part#hf-}
       timeout 400 python3 tests/bench/hf_reference.py --size "$size" --dtypes "${HF_DTYPES:-fp32,fp16,bf16}" \
