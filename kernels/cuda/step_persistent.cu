@@ -581,7 +581,9 @@ __device__ __forceinline__ void fetch_desc(const dgxm_persist_args &a, int i, bl
 template <int FMT, int ROWS>
 __global__ void __launch_bounds__(THREADS, 1) persistent_step_kernel(const dgxm_persist_args a)
 {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    __trap(); /* no bulk copies: the host launches this only on sm_90 and later */
+#endif
     extern __shared__ __align__(128) unsigned char smem[];
     __shared__ block_shared sh;
 
@@ -652,10 +654,6 @@ __global__ void __launch_bounds__(THREADS, 1) persistent_step_kernel(const dgxm_
         else
             attention_phase<float>(at, sh.att);
     }
-#else
-    (void)a;
-    __trap(); /* the host launches this only on sm_90 and later */
-#endif
 }
 
 typedef void (*persistent_kernel)(const dgxm_persist_args);
