@@ -35,7 +35,7 @@ for _ in $(seq 50); do [ -s "$work/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(head -1 "$work/display")"
 
 export JACK_NO_AUDIO_RESERVATION=1 JACK_DEFAULT_SERVER="dgxm-ui-$$"
-timeout 50 jackd --no-realtime -d dummy -r 48000 -p 256 >"$work/jack.log" 2>&1 &
+timeout -k 10 50 tests/support/jackd_dummy.sh "$JACK_DEFAULT_SERVER" 48000 >"$work/jack.log" 2>&1 &
 pids+=($!)
 timeout 10 jack_wait -w -t 8 >/dev/null 2>&1 || fail "jackd did not start: $(cat "$work/jack.log")"
 
