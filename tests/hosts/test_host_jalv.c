@@ -6,9 +6,9 @@
  *
  * Every external process runs under timeout(1) and is stopped at the end; the server has a
  * name of its own, so a JACK server already running is left alone, and is started by
- * tests/support/jackd_dummy.sh, which recovers from a JACK registry full of dead servers. Skips when jackd or jalv is
- * absent (Debian packages jackd2, jalv; setup.sh installs them) and in the sanitizer build (an
- * instrumented plugin cannot load into an uninstrumented jalv). */
+ * tests/support/jackd_dummy.sh, which recovers from a JACK registry full of dead servers. Skips
+ * when jackd or jalv is absent (Debian packages jackd2, jalv; setup.sh installs them) and in the
+ * sanitizer build (an instrumented plugin cannot load into an uninstrumented jalv). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
