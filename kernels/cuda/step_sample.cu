@@ -3,9 +3,13 @@
  * that writes the next column.
  *
  * The choice must equal core/sampler.c's for the same logits, so the arithmetic is the host's
- * step for step: guidance with rounded (unfused) float operations, temperature in double, a
- * full sort by (logit descending, index ascending), survivors' weights as float(exp(double)),
- * and the sums and the draw accumulated in double in sorted order by one thread. */
+ * step for step: guidance with rounded (unfused) float operations, temperature in double, the
+ * survivors in the host's order (logit descending, index ascending), their weights as
+ * float(exp(double)), and the sums and the draw accumulated in double in that order by one
+ * thread. With top-k the survivors are found by a radix select of the k-th value and ordered
+ * by rank among themselves (17.6 us a step for musicgen-small on an H200, against 44.5 us for
+ * the full sort of the vocabulary); the full bitonic sort remains for top-p or plain
+ * sampling without top-k. */
 #include "step_internal.h"
 
 namespace
@@ -53,6 +57,147 @@ __device__ __forceinline__ bool before(float la, int ia, float lb, int ib)
     return la > lb || (la == lb && ia < ib);
 }
 
+/* Bitonic sort of key / idx [0, n) (n a power of two) into the host's order. */
+__device__ void full_sort(float *key, int *idx, int n)
+{
+    for (int size = 2; size <= n; size <<= 1) {
+        for (int stride = size >> 1; stride > 0; stride >>= 1) {
+            for (int i = threadIdx.x; i < n; i += blockDim.x) {
+                const int j = i ^ stride;
+                if (j <= i)
+                    continue;
+                const bool up = (i & size) == 0;
+                const bool swap = up ? before(key[j], idx[j], key[i], idx[i])
+                                     : before(key[i], idx[i], key[j], idx[j]);
+                if (swap) {
+                    const float tk = key[i];
+                    const int ti = idx[i];
+                    key[i] = key[j], idx[i] = idx[j];
+                    key[j] = tk, idx[j] = ti;
+                }
+            }
+            __syncthreads();
+        }
+    }
+}
+
+/* A float's bits as an unsigned that orders as the float does (no NaN; -0 made +0 before). */
+__device__ __forceinline__ unsigned ordered_bits(float f)
+{
+    const unsigned u = __float_as_uint(f);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* The ordered bits of the top_k-th largest of key[0, V), by four 8-bit radix passes (the
+ * MSB first): each pass counts the candidates' next digit and keeps the digit where the
+ * top_k-th falls. Every thread returns the same value. */
+__device__ unsigned kth_largest_bits(const float *key, int V, int top_k, int *hist, int *shared)
+{
+    unsigned prefix = 0, mask = 0;
+    int need = top_k;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        for (int i = threadIdx.x; i < 256; i += blockDim.x)
+            hist[i] = 0;
+        __syncthreads();
+        for (int i = threadIdx.x; i < V; i += blockDim.x) {
+            /* logits share their top digits: one atomic per digit and warp, not per lane */
+            const unsigned u = ordered_bits(key[i]);
+            const bool candidate = (u & mask) == prefix;
+            const unsigned digit = (u >> shift) & 255u;
+            const unsigned peers = __match_any_sync(__activemask(), candidate ? digit : 256u);
+            if (candidate && (threadIdx.x & 31) == __ffs(peers) - 1)
+                atomicAdd(&hist[digit], __popc(peers));
+        }
+        __syncthreads();
+        if (threadIdx.x < 32) {
+            /* lane l holds digits 255 - 8l down to 248 - 8l: counts from the top digit down */
+            const int lane = threadIdx.x;
+            int own = 0;
+            for (int d = 0; d < 8; d++)
+                own += hist[255 - 8 * lane - d];
+            int incl = own;
+            for (int o = 1; o < 32; o <<= 1) {
+                const int v = __shfl_up_sync(0xffffffffu, incl, o);
+                if (lane >= o)
+                    incl += v;
+            }
+            int above = incl - own; /* candidates with a digit above this lane's */
+            if (above < need && need <= incl) {
+                for (int d = 0; d < 8; d++) {
+                    const int digit = 255 - 8 * lane - d, here = hist[digit];
+                    if (need <= above + here) {
+                        shared[0] = digit;
+                        shared[1] = need - above;
+                        break;
+                    }
+                    above += here;
+                }
+            }
+        }
+        __syncthreads();
+        prefix |= (unsigned)shared[0] << shift;
+        mask |= 255u << shift;
+        need = shared[1];
+        __syncthreads(); /* shared and hist are rewritten by the next pass */
+    }
+    return prefix;
+}
+
+/* The survivors of top-k (every key at least the k-th largest, so ties with it survive, as
+ * on the host) into key[0, count) / idx[0, count) in the host's order, without sorting the
+ * whole vocabulary: compacted into idx's space, then each placed at its rank among them.
+ * Returns the count, or 0 when more than half the vocabulary ties (then nothing is moved and
+ * the full sort runs). */
+__device__ int top_k_survivors(float *key, int *idx, int V, int top_k, int *hist, int *shared)
+{
+    const unsigned kth = kth_largest_bits(key, V, top_k, hist, shared);
+    const int room = DGXM_STEP_MAX_VOCAB / 2;
+    float *ck = reinterpret_cast<float *>(idx);
+    int *ci = idx + room;
+    if (threadIdx.x == 0)
+        shared[2] = 0;
+    __syncthreads();
+    for (int i = threadIdx.x; i < V; i += blockDim.x) {
+        const unsigned active = __activemask();
+        const bool survives = ordered_bits(key[i]) >= kth;
+        const unsigned ballot = __ballot_sync(active, survives);
+        const int lane = threadIdx.x & 31, leader = __ffs(active) - 1;
+        int base = 0;
+        if (lane == leader && ballot)
+            base = atomicAdd(&shared[2], __popc(ballot));
+        base = __shfl_sync(active, base, leader);
+        const int at = base + __popc(ballot & ((1u << lane) - 1u));
+        if (survives && at < room)
+            ck[at] = key[i], ci[at] = i;
+    }
+    __syncthreads();
+    const int count = shared[2];
+    if (count > room)
+        return 0;
+    constexpr int PER = DGXM_STEP_MAX_VOCAB / 2 / SAMPLE_THREADS;
+    float mine_k[PER] = {};
+    int mine_i[PER] = {}, rank[PER];
+#pragma unroll
+    for (int q = 0; q < PER; q++) {
+        const int j = threadIdx.x + q * SAMPLE_THREADS;
+        rank[q] = -1;
+        if (j >= count)
+            continue;
+        mine_k[q] = ck[j], mine_i[q] = ci[j];
+        int r = 0;
+        for (int i = 0; i < count; i++)
+            r += before(ck[i], ci[i], mine_k[q], mine_i[q]);
+        rank[q] = r; /* distinct: the index breaks every tie */
+    }
+    __syncthreads(); /* every read of ck / ci is done: idx may be overwritten */
+#pragma unroll
+    for (int q = 0; q < PER; q++)
+        if (rank[q] >= 0)
+            key[rank[q]] = mine_k[q], idx[rank[q]] = mine_i[q];
+    __syncthreads();
+    return count;
+}
+
 /* One block per codebook. */
 __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_sample_args a)
 {
@@ -60,6 +205,8 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
     __shared__ int idx[DGXM_STEP_MAX_VOCAB];
     __shared__ float best_v[32];
     __shared__ int best_i[32];
+    __shared__ int hist[256], sel[3];
+    __shared__ int keep;
     dgxm_pdl_trigger();
     dgxm_pdl_wait();
     const int k = blockIdx.x, V = a.vocab, K = a.codebooks;
@@ -86,9 +233,10 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
                 v = __fadd_rn(uncond[i], __fmul_rn(__fsub_rn(cond[i], uncond[i]), g));
             if (!a.sampling.greedy)
                 v = (float)((double)v / a.sampling.temperature);
+            if (v == 0.0f)
+                v = 0.0f; /* -0 equals +0 on the host: one bit pattern for the radix select */
         }
         key[i] = v;
-        idx[i] = i;
     }
     __syncthreads();
 
@@ -118,40 +266,31 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
         return;
     }
 
-    /* Bitonic sort of n entries into the host's order. */
-    for (int size = 2; size <= n; size <<= 1) {
-        for (int stride = size >> 1; stride > 0; stride >>= 1) {
-            for (int i = threadIdx.x; i < n; i += blockDim.x) {
-                const int j = i ^ stride;
-                if (j <= i)
-                    continue;
-                const bool up = (i & size) == 0;
-                const bool swap = up ? before(key[j], idx[j], key[i], idx[i])
-                                     : before(key[i], idx[i], key[j], idx[j]);
-                if (swap) {
-                    const float tk = key[i];
-                    const int ti = idx[i];
-                    key[i] = key[j], idx[i] = idx[j];
-                    key[j] = tk, idx[j] = ti;
-                }
+    const int top_k = a.sampling.top_k;
+    /* top-k (MusicGen's default, 250): only the survivors are put in order */
+    const int selected =
+        top_k > 0 && top_k < V ? top_k_survivors(key, idx, V, top_k, hist, sel) : 0;
+    if (selected > 0) {
+        if (threadIdx.x == 0)
+            keep = selected;
+        __syncthreads();
+    } else {
+        for (int i = threadIdx.x; i < n; i += blockDim.x)
+            idx[i] = i;
+        __syncthreads();
+        full_sort(key, idx, n);
+        if (threadIdx.x == 0) {
+            int kk = V;
+            if (top_k > 0 && top_k < V) {
+                const float kth = key[top_k - 1];
+                kk = top_k;
+                while (kk < V && key[kk] == kth)
+                    kk++; /* ties with the k-th value survive */
             }
-            __syncthreads();
+            keep = kk;
         }
+        __syncthreads();
     }
-
-    __shared__ int keep;
-    if (threadIdx.x == 0) {
-        int kk = V;
-        const int top_k = a.sampling.top_k;
-        if (top_k > 0 && top_k < V) {
-            const float kth = key[top_k - 1];
-            kk = top_k;
-            while (kk < V && key[kk] == kth)
-                kk++; /* ties with the k-th value survive */
-        }
-        keep = kk;
-    }
-    __syncthreads();
     const double max = key[0];
     const int survivors = keep;
     __syncthreads();
