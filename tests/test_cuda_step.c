@@ -6,7 +6,9 @@
  *   CPU's float32 logits, and every token
  *   the device chose equals what core/sampler.c picks from the device's own logits, under
  *   greedy, top-k, top-p and plain sampling, on the fixtures and on a 2-layer model at
- *   musicgen-small's real widths (vocabulary 2048, heads of 64).
+ *   musicgen-small's real widths (vocabulary 2048, heads of 64);
+ * - with LM heads whose rows repeat (so logits tie at and around the k-th value, with more
+ *   survivors than the sampler's threads), the device's token is still the host sampler's.
  * Every case runs on each form of the step: one kernel per phase with the cross-attention
  * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1), never folded
  * (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to heads in one
@@ -28,6 +30,8 @@
 #include "synthetic_checkpoint.h"
 #include "t5.h"
 #include "test_support.h"
+
+#include <jansson.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -430,6 +434,119 @@ static void fused_steps_match_cpu_at_real_widths(void **state)
     model_close(&m);
 }
 
+/* Rewrites rows of lm_heads.{k}.weight in dir/model.safetensors (BF16 [vocab][hidden]) so the
+ * logits tie: row i takes row from(k, i), or zeros when it returns -1. */
+static void tie_head_rows(const char *dir, int codebooks, int vocab, int hidden,
+                          int (*from)(int k, int i))
+{
+    char path[4200], name[64];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    unsigned char len8[8];
+    assert_int_equal(fread(len8, 1, 8, f), 8);
+    uint64_t header_len = 0;
+    for (int i = 7; i >= 0; i--)
+        header_len = header_len << 8 | len8[i];
+    char *header = malloc(header_len + 1);
+    assert_int_equal(fread(header, 1, header_len, f), header_len);
+    header[header_len] = 0;
+    json_error_t jerr;
+    json_t *root = json_loads(header, 0, &jerr);
+    assert_non_null(root);
+    const size_t row_bytes = (size_t)hidden * 2;
+    unsigned char *head = malloc((size_t)vocab * row_bytes), *row = malloc(row_bytes);
+    for (int k = 0; k < codebooks; k++) {
+        snprintf(name, sizeof name, "decoder.lm_heads.%d.weight", k);
+        const json_t *offsets = json_object_get(json_object_get(root, name), "data_offsets");
+        assert_non_null(offsets);
+        const long start = (long)(8 + header_len + json_integer_value(json_array_get(offsets, 0)));
+        assert_int_equal(fseek(f, start, SEEK_SET), 0);
+        assert_int_equal(fread(head, row_bytes, (size_t)vocab, f), (size_t)vocab);
+        assert_int_equal(fseek(f, start, SEEK_SET), 0);
+        for (int i = 0; i < vocab; i++) {
+            const int src = from(k, i);
+            if (src < 0)
+                memset(row, 0, row_bytes);
+            else
+                memcpy(row, head + (size_t)src * row_bytes, row_bytes);
+            assert_int_equal(fwrite(row, row_bytes, 1, f), 1);
+        }
+    }
+    assert_int_equal(fclose(f), 0);
+    json_decref(root);
+    free(header), free(head), free(row);
+}
+
+/* Codebook 0: every logit 8 times (the 250th ties with 6 more); 1: rows 0-1499 one value, the
+ * rest exact zeros (1500 survivors, or 548 zeros tied at the 250th); 2: the last 548 rows one
+ * value; 3: untouched. */
+static int tied_row(int k, int i)
+{
+    switch (k) {
+    case 0: return i & ~7;
+    case 1: return i < 1500 ? 0 : -1;
+    case 2: return i < 1500 ? i : 1500;
+    default: return i;
+    }
+}
+
+/* Ties at the k-th logit: the device's top-k keeps every logit equal to the k-th value and
+ * orders equal logits by index, as core/sampler.c does, including more survivors than threads. */
+static void device_sampler_keeps_ties_as_the_host(void **state)
+{
+    (void)state;
+    if (dgxm_cuda_device_count() == 0)
+        gpu_or_skip();
+    model m;
+    memset(&m, 0, sizeof m);
+    m.tmp = test_make_temp_dir();
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    if (dgxm_synthetic_checkpoint_write(m.tmp, "small:2", 0, 13, &err))
+        fail_msg("%s", err.message);
+    tie_head_rows(m.tmp, 4, 2048, 1024, tied_row);
+    m.ckpt = dgxm_checkpoint_open(m.tmp, &err);
+    if (!m.ckpt)
+        fail_msg("%s", err.message);
+    m.cfg = dgxm_checkpoint_config(m.ckpt);
+    assert_int_equal(m.cfg->decoder.vocab_size, 2048);
+    dgxm_backend *gpu = gpu_or_skip();
+    dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
+    dgxm_decoder *dc = decoder(cpu, &m, DGXM_WEIGHT_F32);
+    const int lt = 12, d = m.cfg->decoder.hidden_size;
+    float *cond = malloc((size_t)lt * d * sizeof *cond);
+    uint64_t r = 17;
+    for (int i = 0; i < lt * d; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        cond[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
+    }
+    static const dgxm_sampling tied[] = {
+        { .temperature = 1.0, .top_k = 250, .top_p = 1.0, .guidance = 3.0, .seed = 3 },
+        { .temperature = 0.8, .top_k = 1200, .top_p = 0.95, .guidance = 1.0, .seed = 4 },
+        { .greedy = true, .guidance = 3.0 },
+    };
+    const dgxm_weight_format formats[] = { DGXM_WEIGHT_F32, DGXM_WEIGHT_BF16 };
+    for (size_t fi = 0; fi < 2; fi++) {
+        dgxm_decoder *dg = decoder(gpu, &m, formats[fi]);
+        for (size_t si = 0; si < sizeof tied / sizeof *tied; si++) {
+            const double e = compare_steps(dc, dg, &m, cond, lt, &tied[si], 16);
+            const double tol = formats[fi] == DGXM_WEIGHT_F32 ? 1e-4 : 1e-2;
+            print_message("tied heads, format %d, sampling %zu: worst logit error %.2e (limit "
+                          "%.0e), every token equals the host sampler's\n",
+                          (int)formats[fi], si, e, tol);
+            if (!(e <= tol))
+                fail_msg("tied heads: logit error %.3e above %.0e", e, tol);
+        }
+        dgxm_decoder_free(dg);
+    }
+    free(cond);
+    dgxm_decoder_free(dc);
+    cpu->ops->destroy(cpu);
+    gpu->ops->destroy(gpu);
+    model_close(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +565,7 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent_unfolded),
+        cmocka_unit_test_setup(device_sampler_keeps_ties_as_the_host, form_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
