@@ -165,11 +165,22 @@ def gb10_table(hf, ours):
     return lines
 
 
+def smi_device(out):
+    """The GPU's name from gpu_run.sh's nvidia-smi query (gpu.txt: a CSV header, then a row)."""
+    try:
+        with open(os.path.join(out, 'gpu.txt'), encoding='utf-8') as f:
+            rows = f.read().splitlines()
+    except OSError:
+        return None
+    return rows[1].split(',')[0].strip() if len(rows) > 1 and rows[1].strip() else None
+
+
 def summarize(out):
     hf, ours = read_dir(out)
     if not hf and not ours:
         return 'summarize: no hf-*.json or dgxm-*-*.json in %s\n' % out
-    device = next((h.get('device') for h in hf.values() if h.get('device')), 'unknown device')
+    device = next((h.get('device') for h in hf.values() if h.get('device')), None)
+    device = device or smi_device(out) or 'unknown device'
     head = ['## GPU benchmark: %s' % device, '',
             'Workload: one prompt, 16 s of audio (800 decoder steps), guidance 3, top-k 250, '
             'sampling; random weights at the real shapes.', '']

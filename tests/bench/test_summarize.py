@@ -35,6 +35,19 @@ class Summarize(unittest.TestCase):
     def test_failed_dtype_is_shown(self):
         self.assertIn('failed: RuntimeError: sample failure', self.text)
 
+    def test_device_from_nvidia_smi_without_hf(self):
+        # ours alone: the device's name comes from gpu_run.sh's nvidia-smi query
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(SAMPLE, 'dgxm-small-bf16.json'), encoding='utf-8') as f:
+                ours = f.read()
+            with open(os.path.join(d, 'dgxm-small-bf16.json'), 'w', encoding='utf-8') as f:
+                f.write(ours)
+            with open(os.path.join(d, 'gpu.txt'), 'w', encoding='utf-8') as f:
+                f.write('name, driver_version\nNVIDIA H200, 580.159.04\n')
+            self.assertIn('## GPU benchmark: NVIDIA H200\n', summarize.summarize(d))
+            os.remove(os.path.join(d, 'gpu.txt'))
+            self.assertIn('## GPU benchmark: unknown device\n', summarize.summarize(d))
+
     def test_empty_folder(self):
         with tempfile.TemporaryDirectory() as d:
             self.assertIn('no hf-*.json', summarize.summarize(d))
