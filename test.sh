@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command: formatting, lint, the suite in the optimised and the sanitizer builds, the
-# threaded runtime's tests under ThreadSanitizer, and a short run of every fuzz target. Prints
-# "N passed, N failed" for the whole.
+# The test command: formatting, lint, the benchmark summary's own test, the suite in the
+# optimised and the sanitizer builds, the threaded runtime's tests under ThreadSanitizer, and a
+# short run of every fuzz target. Prints "N passed, N failed" for the whole.
 set -uo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/waf ] || ./setup.sh --deps
@@ -27,6 +27,7 @@ suite() { # waf command
 }
 
 tests/lint.sh; tally lint $?
+python3 tests/bench/test_summarize.py; tally bench-summary $?
 suite test
 suite test_asan
 suite test_tsan
