@@ -185,17 +185,17 @@ reopen)
   ex=$((BASH_REMATCH[3] + BASH_REMATCH[1] / 2)) ey=$((BASH_REMATCH[4] + BASH_REMATCH[2] / 2))
   echo "ardour_ui: the plugin's entry in the mixer is at $ex,$ey"
   double_click_until 'dgx-music UI: closed' 1 || fail "the plugin window did not close"
-  since_open | grep -q 'state Ready' && fail "the job ended before the window was closed"
+  since_open | contains 'state Ready' && fail "the job ended before the window was closed"
   sleep 1
   double_click_until 'dgx-music UI: opened' 2 || fail "the plugin window did not open again"
-  for _ in $(seq 100); do since_open | grep -q 'state Generating' && break; sleep 0.1; done
-  since_open | grep -q 'state Generating' || fail "the reopened UI did not show the job generating"
-  since_open | grep -q "prompt \"$PRESET_PROMPT\"" || fail "the reopened UI did not get the prompt"
+  for _ in $(seq 100); do since_open | contains 'state Generating' && break; sleep 0.1; done
+  since_open | contains 'state Generating' || fail "the reopened UI did not show the job generating"
+  since_open | contains "prompt \"$PRESET_PROMPT\"" || fail "the reopened UI did not get the prompt"
   shot ui-ardour7-reopened.png
-  for _ in $(seq 400); do since_open | grep -q 'state Ready' && break; sleep 0.1; done
-  since_open | grep -q 'state Ready' || fail "the reopened UI never saw the take finish"
-  for _ in $(seq 50); do since_open | grep -q 'takes 1' && break; sleep 0.1; done
-  since_open | grep -q 'takes 1' || fail "the reopened UI never got the new take"
+  for _ in $(seq 400); do since_open | contains 'state Ready' && break; sleep 0.1; done
+  since_open | contains 'state Ready' || fail "the reopened UI never saw the take finish"
+  for _ in $(seq 50); do since_open | contains 'takes 1' && break; sleep 0.1; done
+  since_open | contains 'takes 1' || fail "the reopened UI never got the new take"
   shot ui-ardour7-reopened-ready.png
   ;;
 *) fail "unknown mode $mode" ;;

@@ -73,18 +73,18 @@ type)
   xdotool type --delay 15 "$prompt" || fail "xdotool could not type"
   xdotool key Return
   wait_for "patch:value \"$prompt\"" 10 || fail "the plugin never got patch:Set with the typed prompt"
-  records | grep '^## UI => Plugin' | grep -q 'generator#Generate' || fail "no Generate sent"
+  records | grep '^## UI => Plugin' | contains 'generator#Generate' || fail "no Generate sent"
   wait_for 'generator#Generating>\|generator#Ready>' 30 || fail "the plugin did not start generating"
   wait_for 'generator#Ready>' 30 || fail "the take did not finish"
-  records | grep '^## Plugin => UI' | grep 'generator#Take>' | grep -q "$prompt" ||
+  records | grep '^## Plugin => UI' | grep 'generator#Take>' | contains "$prompt" ||
     fail "no TAKE with the prompt was sent to the UI"
   sleep 0.5 # let the UI draw the take
   ;;
 restore)
   wait_for 'generator#Take>' 10 || fail "no TAKE sent to the UI after the restore"
-  records | grep '^## Plugin => UI' | grep 'patch#Set\|patch:Set' | grep -q 'restored session prompt' ||
+  records | grep '^## Plugin => UI' | grep 'patch#Set\|patch:Set' | contains 'restored session prompt' ||
     fail "the restored prompt was not sent to the UI"
-  records | grep '^## Plugin => UI' | grep 'generator#Take>' | grep -q 'restored session prompt' ||
+  records | grep '^## Plugin => UI' | grep 'generator#Take>' | contains 'restored session prompt' ||
     fail "the restored take was not sent to the UI"
   sleep 0.5
   ;;
