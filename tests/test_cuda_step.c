@@ -415,6 +415,19 @@ static void fused_steps_match_cpu_on_fixtures(void **state)
     }
 }
 
+/* lt x d text-encoder states, uniform in [-0.5, 0.5) from seed (a 64-bit LCG). */
+static float *random_conditioning(int lt, int d, uint64_t seed)
+{
+    float *cond = malloc((size_t)lt * d * sizeof *cond);
+    assert_non_null(cond);
+    uint64_t r = seed;
+    for (int i = 0; i < lt * d; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        cond[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
+    }
+    return cond;
+}
+
 static void fused_steps_match_cpu_at_real_widths(void **state)
 {
     (void)state;
@@ -422,13 +435,8 @@ static void fused_steps_match_cpu_at_real_widths(void **state)
         gpu_or_skip();
     model m;
     model_open_synthetic(&m, "small:2");
-    const int lt = 12, d = m.cfg->decoder.hidden_size;
-    float *cond = malloc((size_t)lt * d * sizeof *cond);
-    uint64_t r = 5;
-    for (int i = 0; i < lt * d; i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        cond[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
-    }
+    const int lt = 12;
+    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 5);
     check_model(&m, cond, lt, "small:2");
     free(cond);
     model_close(&m);
@@ -514,13 +522,8 @@ static void device_sampler_keeps_ties_as_the_host(void **state)
     dgxm_backend *gpu = gpu_or_skip();
     dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
     dgxm_decoder *dc = decoder(cpu, &m, DGXM_WEIGHT_F32);
-    const int lt = 12, d = m.cfg->decoder.hidden_size;
-    float *cond = malloc((size_t)lt * d * sizeof *cond);
-    uint64_t r = 17;
-    for (int i = 0; i < lt * d; i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        cond[i] = (float)((double)(r >> 11) / 9007199254740992.0 - 0.5);
-    }
+    const int lt = 12;
+    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 17);
     static const dgxm_sampling tied[] = {
         { .temperature = 1.0, .top_k = 250, .top_p = 1.0, .guidance = 3.0, .seed = 3 },
         { .temperature = 0.8, .top_k = 1200, .top_p = 0.95, .guidance = 1.0, .seed = 4 },

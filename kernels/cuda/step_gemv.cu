@@ -118,9 +118,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 }
 #pragma unroll
                 for (int j = 0; j < RW; j++)
-#pragma unroll
-                    for (int m = 0; m < M; m++)
-                        acc[j][m] += (float)dot16_int8(tile[j][u], q4[m]) * qs[m];
+                    dot_load_int8<M>(tile[j][u], q4, qs, acc[j]);
             } else {
                 float4 x4[M][E / 4]; /* read once, used by every row of the warp */
 #pragma unroll
@@ -129,16 +127,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                     for (int q = 0; q < E / 4; q++)
                         x4[m][q] = reinterpret_cast<const float4 *>(xs + m * k + c * E)[q];
 #pragma unroll
-                for (int j = 0; j < RW; j++) {
-                    float f[E]; /* widened once, used by every batch row */
-                    W::expand(tile[j][u], f);
-#pragma unroll
-                    for (int m = 0; m < M; m++)
-#pragma unroll
-                        for (int q = 0; q < E / 4; q++)
-                            acc[j][m] += f[4 * q] * x4[m][q].x + f[4 * q + 1] * x4[m][q].y +
-                                         f[4 * q + 2] * x4[m][q].z + f[4 * q + 3] * x4[m][q].w;
-                }
+                for (int j = 0; j < RW; j++)
+                    dot_load<FMT, M>(tile[j][u], x4, acc[j]);
             }
         }
 #pragma unroll

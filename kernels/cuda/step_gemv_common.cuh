@@ -186,6 +186,33 @@ __device__ __forceinline__ int dot16_int8(uint4 w, uint4 x)
     return __dp4a((int)w.w, (int)x.w, a);
 }
 
+/* acc[m] += one 16-byte load of weights . batch row m's inputs for it (x4[m], E / 4 float4s):
+ * the inner step of the graph's GEMV and of the persistent step, one sum order for both. */
+template <int FMT, int M>
+__device__ __forceinline__ void dot_load(uint4 w, const float4 (&x4)[M][weights<FMT>::per_load / 4],
+                                         float (&acc)[M])
+{
+    constexpr int E = weights<FMT>::per_load;
+    float f[E]; /* widened once, used by every batch row */
+    weights<FMT>::expand(w, f);
+#pragma unroll
+    for (int m = 0; m < M; m++)
+#pragma unroll
+        for (int q = 0; q < E / 4; q++)
+            acc[m] += f[4 * q] * x4[m][q].x + f[4 * q + 1] * x4[m][q].y +
+                      f[4 * q + 2] * x4[m][q].z + f[4 * q + 3] * x4[m][q].w;
+}
+
+/* acc[m] += one 16-byte load of int8 weights . batch row m's int8 inputs q4[m] (scale qs[m]). */
+template <int M>
+__device__ __forceinline__ void dot_load_int8(uint4 w, const uint4 (&q4)[M], const float (&qs)[M],
+                                              float (&acc)[M])
+{
+#pragma unroll
+    for (int m = 0; m < M; m++)
+        acc[m] += (float)dot16_int8(w, q4[m]) * qs[m];
+}
+
 } // namespace dgxm_step
 
 #endif

@@ -363,10 +363,7 @@ __device__ int chunk_dot(const uint4 *w, const dgxm_persist_chunk &ch, int k, co
                 for (int j = 0; j < UNIT_ROWS; j++) {
                     if (j >= rr)
                         break;
-                    const uint4 wv = w[(row0 + j) * L + l];
-#pragma unroll
-                    for (int m = 0; m < M; m++)
-                        acc[j][m] += (float)dot16_int8(wv, q4[m]) * qs[m];
+                    dot_load_int8<M>(w[(row0 + j) * L + l], q4, qs, acc[j]);
                 }
             } else {
                 float4 x4[M][E / 4]; /* read once, used by every row of the unit */
@@ -379,14 +376,7 @@ __device__ int chunk_dot(const uint4 *w, const dgxm_persist_chunk &ch, int k, co
                 for (int j = 0; j < UNIT_ROWS; j++) {
                     if (j >= rr)
                         break;
-                    float f[E];
-                    Wt::expand(w[(row0 + j) * L + l], f);
-#pragma unroll
-                    for (int m = 0; m < M; m++)
-#pragma unroll
-                        for (int q = 0; q < E / 4; q++)
-                            acc[j][m] += f[4 * q] * x4[m][q].x + f[4 * q + 1] * x4[m][q].y +
-                                         f[4 * q + 2] * x4[m][q].z + f[4 * q + 3] * x4[m][q].w;
+                    dot_load<FMT, M>(w[(row0 + j) * L + l], x4, acc[j]);
                 }
             }
         }

@@ -268,13 +268,8 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
 
     const int top_k = a.sampling.top_k;
     /* top-k (MusicGen's default, 250): only the survivors are put in order */
-    const int selected =
-        top_k > 0 && top_k < V ? top_k_survivors(key, idx, V, top_k, hist, sel) : 0;
-    if (selected > 0) {
-        if (threadIdx.x == 0)
-            keep = selected;
-        __syncthreads();
-    } else {
+    int survivors = top_k > 0 && top_k < V ? top_k_survivors(key, idx, V, top_k, hist, sel) : 0;
+    if (survivors == 0) {
         for (int i = threadIdx.x; i < n; i += blockDim.x)
             idx[i] = i;
         __syncthreads();
@@ -290,9 +285,9 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
             keep = kk;
         }
         __syncthreads();
+        survivors = keep;
     }
     const double max = key[0];
-    const int survivors = keep;
     __syncthreads();
     for (int i = threadIdx.x; i < survivors; i += blockDim.x)
         key[i] = (float)exp((double)key[i] - max);
