@@ -173,9 +173,16 @@ __device__ void attention_split(const dgxm_step_attention_args &a, int split, in
             bl += warp_sum[w] * f;
             bo += sh.warp_acc[w][threadIdx.x] * f;
         }
-        part[2 + threadIdx.x] = bo;
+        if (splits == 1) /* the whole result: the merge of one split is the identity */
+            a.out[row * a.out_stride + head * hd + threadIdx.x] = bo / bl;
+        else
+            part[2 + threadIdx.x] = bo;
         if (threadIdx.x == 0)
             part[0] = bm, part[1] = bl;
+    }
+    if (splits == 1) { /* no partials to hand over: no fence, arrival or merge */
+        __syncthreads(); /* sh is reused by the block's next split */
+        return;
     }
     fence_acq_rel(); /* this block's partial before its arrival */
     __syncthreads();

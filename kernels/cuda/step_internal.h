@@ -228,16 +228,26 @@ typedef struct dgxm_persist_args {
     dgxm_step_attention_args self_attn, cross_attn; /* k and v are taken from each phase */
     unsigned *barrier; /* one word, zero before the first launch; every launch leaves it so */
     int probe;         /* DGXM_PERSIST_PROBE_*: 0, or a timing experiment (wrong tokens) */
+    /* NULL, or device [phase_count + 1][blocks][DGXM_PERSIST_STAMPS]: each block's clock (ns)
+     * when it arrived at the barrier before phase i, when it passed it, when phase i's x was
+     * ready, when warp 0's first chunk had landed and when warp 0 was done; the last launch's
+     * (DGXM_CUDA_PERSIST_TIMELINE) */
+    unsigned long long *timeline;
     dgxm_persist_layout layout;
 } dgxm_persist_args;
 
-/* Timing experiments of dgxm bench (DGXM_CUDA_PERSIST_PROBE=barriers|no-attention|stream): the
- * step's barriers alone, the step without its attention work, or its weight stream alone (no
- * barriers, no arithmetic). They produce wrong tokens. */
+/* Timing experiments of dgxm bench (DGXM_CUDA_PERSIST_PROBE=barriers|no-attention|stream|no-dot):
+ * the step's barriers alone, the step without its attention work, its weight stream alone (no
+ * barriers, no arithmetic), or the step without its GEMV arithmetic. They produce wrong
+ * tokens. */
 enum {
     DGXM_PERSIST_PROBE_BARRIERS = 1,
     DGXM_PERSIST_PROBE_NO_ATTENTION = 2,
-    DGXM_PERSIST_PROBE_STREAM = 3
+    DGXM_PERSIST_PROBE_STREAM = 3,
+    DGXM_PERSIST_PROBE_NO_DOT = 4 /* everything but the GEMV phases' dot products */
+};
+enum {
+    DGXM_PERSIST_STAMPS = 5
 };
 
 /* The shared-memory layout of the persistent step on this device for layers in format f (heads

@@ -13,6 +13,7 @@
 #include "step_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,8 @@ struct dgxm_fused_program {
     dgxm_persist_phase *persist_phases; /* device [persist.phase_count] */
     dgxm_persist_chunk *persist_chunks; /* device: every block's weight chunks */
     int *persist_chunk_start;           /* device [blocks + 1] */
+    unsigned long long *timeline;       /* device, DGXM_CUDA_PERSIST_TIMELINE only */
+    int *timeline_kinds;                /* host [phase_count]: dgxm_persist_kind */
     unsigned *barrier;
     /* the folded cross-attention (step_cross_fold.cu), per layer, when fold is set */
     bool fold;
@@ -573,6 +576,11 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
         e = cudaMemsetAsync(p->barrier, 0, sizeof(unsigned), cb->stream);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(cb->stream);
+    if (getenv("DGXM_CUDA_PERSIST_TIMELINE")) { /* the timeline's legend */
+        p->timeline_kinds = static_cast<int *>(malloc((size_t)n * sizeof(int)));
+        for (int i = 0; p->timeline_kinds && i < n; i++)
+            p->timeline_kinds[i] = host[i].kind;
+    }
     free(host);
     free(chunks);
     free(start);
@@ -587,9 +595,19 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
     a->self_attn = attention_args(p, NULL, NULL, p->kv_half, (long long)R * h, h, R, 0, true);
     a->cross_attn = attention_args(p, NULL, NULL, false, h, 0, 1, d->lt, false);
     a->barrier = p->barrier;
+    if (getenv("DGXM_CUDA_PERSIST_TIMELINE")) {
+        const size_t stamps = ((size_t)n + 1) * blocks * DGXM_PERSIST_STAMPS * sizeof *a->timeline;
+        if (!p->timeline_kinds || !grab(b, &p->timeline, stamps))
+            return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: timeline memory");
+        e = cudaMemsetAsync(p->timeline, 0, stamps, cb->stream);
+        if (e != cudaSuccess)
+            return dgxm_cuda_fail(err, e, "persistent step", "timeline");
+        a->timeline = p->timeline;
+    }
     a->probe = env_is("DGXM_CUDA_PERSIST_PROBE", "barriers")       ? DGXM_PERSIST_PROBE_BARRIERS
                : env_is("DGXM_CUDA_PERSIST_PROBE", "no-attention") ? DGXM_PERSIST_PROBE_NO_ATTENTION
                : env_is("DGXM_CUDA_PERSIST_PROBE", "stream")       ? DGXM_PERSIST_PROBE_STREAM
+               : env_is("DGXM_CUDA_PERSIST_PROBE", "no-dot")       ? DGXM_PERSIST_PROBE_NO_DOT
                                                                    : 0;
     p->persistent = true;
     return DGXM_OK;
@@ -630,11 +648,43 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     return p;
 }
 
+/* DGXM_CUDA_PERSIST_TIMELINE=FILE: the last launch's block clocks as CSV, relative to the
+ * earliest (a timing experiment of dgxm bench; step_internal.h says what each stamp is). */
+void timeline_write(const dgxm_fused_program *p)
+{
+    const char *path = getenv("DGXM_CUDA_PERSIST_TIMELINE");
+    const int n = p->persist.phase_count, blocks = p->persist.layout.blocks;
+    const size_t count = ((size_t)n + 1) * blocks * DGXM_PERSIST_STAMPS;
+    unsigned long long *t = static_cast<unsigned long long *>(malloc(count * sizeof *t));
+    FILE *f = path ? fopen(path, "w") : NULL;
+    if (t && f &&
+        cudaMemcpy(t, p->timeline, count * sizeof *t, cudaMemcpyDeviceToHost) == cudaSuccess) {
+        unsigned long long t0 = ~0ull;
+        for (size_t i = 0; i < count; i++)
+            t0 = t[i] && t[i] < t0 ? t[i] : t0;
+        fprintf(f, "phase,kind,block,arrive_ns,pass_ns,ready_ns,landed_ns,done_ns\n");
+        for (int i = 0; i <= n; i++)
+            for (int k = 0; k < blocks; k++) {
+                const unsigned long long *s = t + ((size_t)i * blocks + k) * DGXM_PERSIST_STAMPS;
+                fprintf(f, "%d,%d,%d", i, i < n ? p->timeline_kinds[i] : -1, k);
+                for (int j = 0; j < DGXM_PERSIST_STAMPS; j++)
+                    fprintf(f, ",%lld", s[j] ? (long long)(s[j] - t0) : -1);
+                fprintf(f, "\n");
+            }
+    }
+    if (f)
+        fclose(f);
+    free(t);
+}
+
 void program_free(dgxm_backend *b, dgxm_fused_program *p)
 {
     if (!p)
         return;
     cudaStreamSynchronize(dgxm_cuda(b)->stream);
+    if (p->timeline && p->timeline_kinds)
+        timeline_write(p);
+    free(p->timeline_kinds);
     if (p->exec)
         cudaGraphExecDestroy(p->exec);
     if (p->graph)
@@ -656,6 +706,7 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
                      p->persist_phases,
                      p->persist_chunks,
                      p->persist_chunk_start,
+                     p->timeline,
                      p->barrier };
     for (void *buf : bufs)
         b->ops->release(b, buf);

@@ -4,7 +4,9 @@
 # models' shapes, the Hugging Face reference (tests/bench/hf_reference.py) and the time to first
 # audio. Results go to ./gpu-out, packed as $OUT/results.tgz when the device tool's $OUT is set.
 #   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [bench-big] [latency]
-#                          [hf-small] [hf-medium] [hf-large]
+#                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small]
+#   old-small: the persistent step and the graph of another build's dgxm, put at
+#   gpu-dist/bin/dgxm-old, for a before/after in the same run
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=$PWD/gpu-out
@@ -27,7 +29,7 @@ keep=${TMPDIR:-/tmp}/dgxm-weights
 bench() { # size dtype [extra...]
   local size=$1 dtype=$2; shift 2
   local tag="$size-$dtype${TAG:+-$TAG}" # TAG names a variant run
-  timeout 300 "$run/dgxm" bench --model "$keep/$size" --device cuda --dtype "$dtype" --seconds 16 \
+  timeout 300 "${DGXM:-$run/dgxm}" bench --model "$keep/$size" --device cuda --dtype "$dtype" --seconds 16 \
     --json "$out/dgxm-$tag.json" "$@" > "$out/dgxm-$tag.txt" 2>&1
   echo "bench $tag rc=$?"; tail -6 "$out/dgxm-$tag.txt"
 }
@@ -63,6 +65,23 @@ for part in $parts; do
       DGXM_CUDA_PERSIST_PROBE=no-attention TAG=no-attention bench small bf16
       DGXM_CUDA_PERSIST_PROBE=stream TAG=stream bench small bf16
       unset DGXM_CUDA_PERSISTENT ;;
+    timeline-small) # the persistent step's block clocks of one step (the last), as CSV
+      prepare small
+      DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_TIMELINE=$out/timeline-small-bf16.csv TAG=timeline \
+        bench small bf16 --repeats 1
+      DGXM_CUDA_PERSISTENT=1 TAG=persistent bench small bf16
+      DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_PROBE=no-attention TAG=no-attention bench small bf16
+      DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_PROBE=no-dot TAG=no-dot bench small bf16
+      DGXM_CUDA_PERSISTENT=1 TAG=persistent bench small int8
+      DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_PROBE=no-dot DGXM_CUDA_PERSIST_TIMELINE=$out/timeline-small-bf16-no-dot.csv \
+        TAG=no-dot-timeline bench small bf16 --repeats 1
+      bench small bf16 ;;
+    old-small)
+      prepare small
+      for d in bf16 int8; do
+        DGXM=$run/dgxm-old TAG=old bench small $d
+        DGXM=$run/dgxm-old DGXM_CUDA_PERSISTENT=1 TAG=old-persistent bench small $d
+      done ;;
     persist-big) # medium and large, the persistent step against the kernel-per-phase graph
       for size in medium large; do
         prepare $size; bench $size bf16; DGXM_CUDA_PERSISTENT=1 TAG=persistent bench $size bf16
