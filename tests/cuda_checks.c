@@ -249,13 +249,17 @@ static void group_linear(cuda_checks *c)
     check_linear(c, F, false, 1, 2048, 1024, true, false);  /* one row */
     check_linear(c, F, false, 3, 130, 67, true, false);     /* odd widths: scalar path */
     check_linear(c, F, false, 4, 256, 768, false, true);
-    check_linear(c, F, false, 17, 257, 768, true, true);   /* tiled GEMM, ragged tiles */
-    check_linear(c, F, false, 64, 768, 768, false, false); /* T5 prompt */
+    check_linear(c, F, false, 12, 768, 768, false, false); /* T5 prompt: GEMV, 4 rows a pass */
+    check_linear(c, F, false, 17, 257, 768, true, true);   /* GEMV, a ragged last pass */
+    check_linear(c, F, false, 7, 130, 67, true, true);     /* odd widths, ragged: scalar path */
+    check_linear(c, F, false, 33, 257, 768, true, true);   /* tiled GEMM, ragged tiles */
+    check_linear(c, F, false, 64, 768, 768, false, false); /* long T5 prompt */
     check_linear(c, F, false, 300, 1024, 96, true, false);
     check_linear(c, B, false, 2, 4096, 1024, false, false);
     check_linear(c, B, true, 2, 4096, 1024, false, false);
     check_linear(c, B, true, 2, 1024, 4096, true, true);
-    check_linear(c, B, true, 1, 100, 37, true, false); /* scalar bf16 path */
+    check_linear(c, B, true, 1, 100, 37, true, false);      /* scalar bf16 path */
+    check_linear(c, B, true, 32, 1536, 1536, false, false); /* cross K/V of a 32-token prompt */
     check_linear(c, B, false, 40, 1536, 768, true, false);
     check_linear(c, B, true, 40, 1536, 768, true, false);
     /* float16 and int8 (per-row scales): the formats only the fused step streams fast */

@@ -2,11 +2,12 @@
  * int8 are uploaded here and multiplied in linear_quant.cu), float32 activations and
  * accumulation.
  *
- * Two kernels. For the decode step (m = 1..4 rows, the batch-2 guidance pair) the op is a GEMV
- * limited by the bytes of W: one warp per output feature streams its weight row with 16-byte
- * loads and applies it to every activation row, so W is read once per call. For more rows (the
- * T5 prompt, the LSTM input projection) a shared-memory tiled GEMM reuses each W tile across 64
- * rows. Reductions run in a fixed order: results do not change from run to run. */
+ * Two kernels. For up to 32 rows (the decode step's guidance pair, a T5 prompt, the
+ * cross-attention K/V of the conditioning) the op is a GEMV limited by the bytes of W: one warp
+ * per output feature streams its weight row with 16-byte loads and applies it to 4 activation
+ * rows at a time, so W is read once per 4 rows (again from L2 after the first). For more rows
+ * (long prompts, the LSTM input projection) a shared-memory tiled GEMM reuses each W tile
+ * across 64 rows. Reductions run in a fixed order: results do not change from run to run. */
 #include "cuda_internal.h"
 
 #include <cuda_fp16.h>
@@ -15,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static constexpr int GEMV_MAX_ROWS = 4;  /* up to this many activation rows go through the GEMV */
+/* Up to this many activation rows go through the GEMV, 4 at a time: the tiled GEMM below waits
+ * for one global round trip per 16 of k with a grid of only n / 64 blocks when m fits one tile,
+ * so a short T5 prompt or the cross-attention K/V of one took 48-192 us per matrix. */
+static constexpr int GEMV_MAX_ROWS = 32;
 static constexpr int GEMV_WARPS = 8;     /* warps per block of the GEMV */
 static constexpr int GEMM_TILE = 64;     /* output tile: GEMM_TILE rows x GEMM_TILE features */
 static constexpr int GEMM_K = 16;        /* depth of one shared-memory stage */
@@ -175,17 +179,24 @@ template <> struct wtraits<uint16_t> {
     }
 };
 
-/* One warp per output feature o (grid-stride over features). VEC: rows of W and x are 16-byte
- * aligned and cols is a multiple of the vector width, so every load is 16 bytes wide. */
+/* One warp per output feature o (grid-stride over features), for m activation rows taken M at
+ * a time (the weight row is read again from L1 / L2 for each group of M). VEC: rows of W and x
+ * are 16-byte aligned and cols is a multiple of the vector width, so every load is 16 bytes
+ * wide. */
 template <typename W, int M, bool VEC>
 static __global__ void gemv_kernel(const W *__restrict__ w, const float *__restrict__ bias,
-                                   const float *__restrict__ x, int rows, int cols,
-                                   float *__restrict__ y, int accumulate)
+                                   const float *__restrict__ x_all, int m, int rows, int cols,
+                                   float *__restrict__ y_all, int accumulate)
 {
     constexpr int PV = wtraits<W>::per_vec;
     const int lane = threadIdx.x & 31;
     const int warps = (gridDim.x * blockDim.x) >> 5;
-    for (int o = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; o < rows; o += warps) {
+    for (int item = (blockIdx.x * blockDim.x + threadIdx.x) >> 5; item < rows * ((m + M - 1) / M);
+         item += warps) {
+        const int o = item % rows, r0 = item / rows * M; /* neighbouring warps share x rows */
+        const int mm = m - r0 < M ? m - r0 : M;
+        const float *x = x_all + (size_t)r0 * cols;
+        float *y = y_all + (size_t)r0 * rows;
         const W *wr = w + (size_t)o * cols;
         float acc[M];
 #pragma unroll
@@ -198,6 +209,8 @@ static __global__ void gemv_kernel(const W *__restrict__ w, const float *__restr
                 wtraits<W>::load(wr, c, wv);
 #pragma unroll
                 for (int r = 0; r < M; r++) {
+                    if (r >= mm)
+                        break;
                     const float4 *xr = reinterpret_cast<const float4 *>(x + (size_t)r * cols + c);
 #pragma unroll
                     for (int q = 0; q < PV / 4; q++) {
@@ -212,13 +225,14 @@ static __global__ void gemv_kernel(const W *__restrict__ w, const float *__restr
                 float wv = wtraits<W>::one(wr, c);
 #pragma unroll
                 for (int r = 0; r < M; r++)
-                    acc[r] += wv * __ldg(x + (size_t)r * cols + c);
+                    if (r < mm)
+                        acc[r] += wv * __ldg(x + (size_t)r * cols + c);
             }
         }
 #pragma unroll
         for (int r = 0; r < M; r++) {
             float v = dgxm_warp_sum(acc[r]);
-            if (lane == 0) {
+            if (lane == 0 && r < mm) {
                 if (bias)
                     v += bias[o];
                 float *yo = y + (size_t)r * rows + o;
@@ -230,21 +244,23 @@ static __global__ void gemv_kernel(const W *__restrict__ w, const float *__restr
 
 template <typename W, int M>
 static void launch_gemv(const dgxm_cuda_backend *cb, const W *w, const float *bias, const float *x,
-                        int rows, int cols, float *y, bool accumulate)
+                        int m, int rows, int cols, float *y, bool accumulate)
 {
     constexpr int PV = wtraits<W>::per_vec;
+    /* rows of x start 16-byte aligned too when cols is a multiple of the vector width */
     const bool vec = cols % PV == 0 && ((uintptr_t)w & 15u) == 0 && ((uintptr_t)x & 15u) == 0;
     const unsigned int threads = GEMV_WARPS * 32;
-    unsigned int blocks = (unsigned int)((rows + GEMV_WARPS - 1) / GEMV_WARPS);
+    const long long items = (long long)rows * ((m + M - 1) / M);
+    unsigned int blocks = (unsigned int)((items + GEMV_WARPS - 1) / GEMV_WARPS);
     const unsigned int most = (unsigned int)cb->info.sm_count * 32u;
     if (blocks > most)
         blocks = most;
     if (vec)
         gemv_kernel<W, M, true>
-            <<<blocks, threads, 0, cb->stream>>>(w, bias, x, rows, cols, y, accumulate);
+            <<<blocks, threads, 0, cb->stream>>>(w, bias, x, m, rows, cols, y, accumulate);
     else
         gemv_kernel<W, M, false>
-            <<<blocks, threads, 0, cb->stream>>>(w, bias, x, rows, cols, y, accumulate);
+            <<<blocks, threads, 0, cb->stream>>>(w, bias, x, m, rows, cols, y, accumulate);
 }
 
 template <typename W>
@@ -252,10 +268,10 @@ static void gemv_rows(const dgxm_cuda_backend *cb, const W *w, const float *bias
                       int m, int rows, int cols, float *y, bool accumulate)
 {
     switch (m) {
-    case 1: launch_gemv<W, 1>(cb, w, bias, x, rows, cols, y, accumulate); break;
-    case 2: launch_gemv<W, 2>(cb, w, bias, x, rows, cols, y, accumulate); break;
-    case 3: launch_gemv<W, 3>(cb, w, bias, x, rows, cols, y, accumulate); break;
-    default: launch_gemv<W, 4>(cb, w, bias, x, rows, cols, y, accumulate); break;
+    case 1: launch_gemv<W, 1>(cb, w, bias, x, m, rows, cols, y, accumulate); break;
+    case 2: launch_gemv<W, 2>(cb, w, bias, x, m, rows, cols, y, accumulate); break;
+    case 3: launch_gemv<W, 3>(cb, w, bias, x, m, rows, cols, y, accumulate); break;
+    default: launch_gemv<W, 4>(cb, w, bias, x, m, rows, cols, y, accumulate); break;
     }
 }
 

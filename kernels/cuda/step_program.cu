@@ -657,8 +657,17 @@ void timeline_write(const dgxm_fused_program *p)
     const size_t count = ((size_t)n + 1) * blocks * DGXM_PERSIST_STAMPS;
     unsigned long long *t = static_cast<unsigned long long *>(malloc(count * sizeof *t));
     FILE *f = path ? fopen(path, "w") : NULL;
-    if (t && f &&
-        cudaMemcpy(t, p->timeline, count * sizeof *t, cudaMemcpyDeviceToHost) == cudaSuccess) {
+    const cudaError_t e =
+        t && f ? cudaMemcpy(t, p->timeline, count * sizeof *t, cudaMemcpyDeviceToHost)
+               : cudaSuccess;
+    /* an experiment's output, written at teardown where no error can be returned: say why */
+    if (!f)
+        fprintf(stderr, "dgxm: DGXM_CUDA_PERSIST_TIMELINE: cannot write %s\n", path ? path : "");
+    else if (!t)
+        fprintf(stderr, "dgxm: DGXM_CUDA_PERSIST_TIMELINE: out of memory\n");
+    else if (e != cudaSuccess)
+        fprintf(stderr, "dgxm: DGXM_CUDA_PERSIST_TIMELINE: %s\n", cudaGetErrorString(e));
+    if (t && f && e == cudaSuccess) {
         unsigned long long t0 = ~0ull;
         for (size_t i = 0; i < count; i++)
             t0 = t[i] && t[i] < t0 ? t[i] : t0;

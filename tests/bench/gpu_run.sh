@@ -4,7 +4,7 @@
 # models' shapes, the Hugging Face reference (tests/bench/hf_reference.py) and the time to first
 # audio. Results go to ./gpu-out, packed as $OUT/results.tgz when the device tool's $OUT is set.
 #   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [bench-big] [latency]
-#                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small]
+#                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small] [e2e]
 #   old-small: the persistent step and the graph of another build's dgxm, put at
 #   gpu-dist/bin/dgxm-old, for a before/after in the same run
 set -uo pipefail
@@ -76,6 +76,10 @@ for part in $parts; do
       DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_PROBE=no-dot DGXM_CUDA_PERSIST_TIMELINE=$out/timeline-small-bf16-no-dot.csv \
         TAG=no-dot-timeline bench small bf16 --repeats 1
       bench small bf16 ;;
+    e2e) # the default step at every size, bf16 and int8, nothing else
+      for size in small large medium; do
+        prepare $size; bench $size bf16; bench $size int8; [ $size = small ] || rm -rf "$keep/$size"
+      done ;;
     old-small)
       prepare small
       for d in bf16 int8; do
