@@ -51,7 +51,7 @@ constexpr int WARPS = 8; /* one block per SM; the attention is written for 8 war
 constexpr int THREADS = WARPS * 32;
 constexpr int MAX_SLOTS = 16;
 constexpr int CHUNK_ROWS = 32; /* rows per chunk at most (short rows) */
-constexpr int UNIT_ROWS = 4;   /* rows per warp unit at most */
+constexpr int UNIT_ROWS = 4;   /* rows a warp sums at once, sharing each read of x */
 constexpr int SLOT_BYTES = 16384;
 
 /* Grid-wide barrier of co-resident blocks: one word whose top bit flips once all blocks have
