@@ -28,6 +28,7 @@ suite() { # waf command
 
 tests/lint.sh; tally lint $?
 python3 tests/bench/test_summarize.py; tally bench-summary $?
+python3 tests/bench/test_timeline.py; tally bench-timeline $?
 suite test
 suite test_asan
 suite test_tsan

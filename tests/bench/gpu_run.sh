@@ -65,7 +65,8 @@ for part in $parts; do
       DGXM_CUDA_PERSIST_PROBE=no-attention TAG=no-attention bench small bf16
       DGXM_CUDA_PERSIST_PROBE=stream TAG=stream bench small bf16
       unset DGXM_CUDA_PERSISTENT ;;
-    timeline-small) # the persistent step's block clocks of one step (the last), as CSV
+    timeline-small) # the persistent step's block clocks of one step (the last), as CSV: read
+      # them with tests/bench/timeline.py
       prepare small
       DGXM_CUDA_PERSISTENT=1 DGXM_CUDA_PERSIST_TIMELINE=$out/timeline-small-bf16.csv TAG=timeline \
         bench small bf16 --repeats 1
