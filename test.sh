@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The test command: formatting, lint, the benchmark summary's own test, the suite in the
-# optimised and the sanitizer builds, the threaded runtime's tests under ThreadSanitizer, and a
-# short run of every fuzz target. Prints "N passed, N failed" for the whole.
+# The test command: formatting, lint, the benchmark scripts' own tests (summary, timeline), the
+# suite in the optimised and the sanitizer builds, the threaded runtime's tests under
+# ThreadSanitizer, and a short run of every fuzz target. Prints "N passed, N failed" for the
+# whole.
 set -uo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/waf ] || ./setup.sh --deps

@@ -457,6 +457,7 @@ static void tie_head_rows(const char *dir, int codebooks, int vocab, int hidden,
     for (int i = 7; i >= 0; i--)
         header_len = header_len << 8 | len8[i];
     char *header = malloc(header_len + 1);
+    assert_non_null(header);
     assert_int_equal(fread(header, 1, header_len, f), header_len);
     header[header_len] = 0;
     json_error_t jerr;
@@ -464,6 +465,8 @@ static void tie_head_rows(const char *dir, int codebooks, int vocab, int hidden,
     assert_non_null(root);
     const size_t row_bytes = (size_t)hidden * 2;
     unsigned char *head = malloc((size_t)vocab * row_bytes), *row = malloc(row_bytes);
+    assert_non_null(head);
+    assert_non_null(row);
     for (int k = 0; k < codebooks; k++) {
         snprintf(name, sizeof name, "decoder.lm_heads.%d.weight", k);
         const json_t *offsets = json_object_get(json_object_get(root, name), "data_offsets");

@@ -173,14 +173,16 @@ __device__ void attention_split(const dgxm_step_attention_args &a, int split, in
             bl += warp_sum[w] * f;
             bo += sh.warp_acc[w][threadIdx.x] * f;
         }
-        if (splits == 1) /* the whole result: the merge of one split is the identity */
+        if (splits == 1) { /* the whole result: the merge of one split is the identity */
             a.out[row * a.out_stride + head * hd + threadIdx.x] = bo / bl;
-        else
+        } else {
             part[2 + threadIdx.x] = bo;
-        if (threadIdx.x == 0)
-            part[0] = bm, part[1] = bl;
+            if (threadIdx.x == 0)
+                part[0] = bm, part[1] = bl;
+        }
     }
-    if (splits == 1) { /* no partials to hand over: no fence, arrival or merge */
+    /* one split: no partials to hand over, so no fence, arrival or merge */
+    if (splits == 1) {
         __syncthreads(); /* sh is reused by the block's next split */
         return;
     }

@@ -286,11 +286,10 @@ __device__ __forceinline__ int next_chunk(stream &st, block_shared &sh)
 {
     const int slot = st.used % st.slots;
     const unsigned parity = (unsigned)(st.used / st.slots) & 1u;
-    if (threadIdx.x == 0) {
-        top_up(st, sh); /* a phase longer than the ring refills as it goes */
-        while (!slot_test(&sh.full[slot], parity))
+    if (threadIdx.x == 0)
+        do /* at least once: a phase longer than the ring refills as it goes */
             top_up(st, sh);
-    }
+        while (!slot_test(&sh.full[slot], parity));
     __syncwarp();
     slot_wait(&sh.full[slot], parity);
     return slot;
@@ -568,13 +567,16 @@ __device__ void gemv_run(const dgxm_persist_args &a, const dgxm_persist_phase &p
             /* every lane holds every sum; lane j * M + m stores row j, batch row m */
             float mine = 0.0f;
 #pragma unroll
-            for (int j = 0; j < UNIT_ROWS; j++)
+            for (int j = 0; j < UNIT_ROWS; j++) {
+                if (j >= rr) /* rr is the same for the whole warp */
+                    break;
 #pragma unroll
                 for (int m = 0; m < M; m++) {
                     const float v = dgxm_warp_sum(acc[j][m]);
                     if (lane == j * M + m)
                         mine = v;
                 }
+            }
             const int j = lane / M, m = lane % M;
             if (j < rr) {
                 const int r = (r0 + j) * M + m; /* the run row's prefetched values */
@@ -733,8 +735,10 @@ __global__ void __launch_bounds__(THREADS, 1) persistent_step_kernel(const dgxm_
         else
             attention_phase<float>(at, sh.att);
     }
-    __syncthreads();
-    stamp(a.timeline, a.phase_count, 0);
+    if (a.timeline) { /* the end of the launch, once every warp is done */
+        __syncthreads();
+        stamp(a.timeline, a.phase_count, 0);
+    }
     if (threadIdx.x == 0)
         async_wait<0>(); /* table entries fetched ahead land before the block exits */
 }

@@ -576,7 +576,8 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
         e = cudaMemsetAsync(p->barrier, 0, sizeof(unsigned), cb->stream);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(cb->stream);
-    if (getenv("DGXM_CUDA_PERSIST_TIMELINE")) { /* the timeline's legend */
+    const bool timeline = getenv("DGXM_CUDA_PERSIST_TIMELINE") != NULL;
+    if (timeline) { /* the legend, before the host table goes */
         p->timeline_kinds = static_cast<int *>(malloc((size_t)n * sizeof(int)));
         for (int i = 0; p->timeline_kinds && i < n; i++)
             p->timeline_kinds[i] = host[i].kind;
@@ -595,7 +596,7 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
     a->self_attn = attention_args(p, NULL, NULL, p->kv_half, (long long)R * h, h, R, 0, true);
     a->cross_attn = attention_args(p, NULL, NULL, false, h, 0, 1, d->lt, false);
     a->barrier = p->barrier;
-    if (getenv("DGXM_CUDA_PERSIST_TIMELINE")) {
+    if (timeline) {
         const size_t stamps = ((size_t)n + 1) * blocks * DGXM_PERSIST_STAMPS * sizeof *a->timeline;
         if (!p->timeline_kinds || !grab(b, &p->timeline, stamps))
             return dgxm_error_set(err, DGXM_ERR_NOMEM, "persistent step: timeline memory");

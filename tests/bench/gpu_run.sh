@@ -3,7 +3,8 @@
 # carrying gpu-dist: the CUDA tests and `dgxm doctor`, then dgxm bench at the released
 # models' shapes, the Hugging Face reference (tests/bench/hf_reference.py) and the time to first
 # audio. Results go to ./gpu-out, packed as $OUT/results.tgz when the device tool's $OUT is set.
-#   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [bench-big] [latency]
+#   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [persist-big]
+#                          [bench-big] [latency]
 #                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small] [e2e]
 #   old-small: the persistent step and the graph of another build's dgxm, put at
 #   gpu-dist/bin/dgxm-old, for a before/after in the same run
