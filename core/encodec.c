@@ -160,5 +160,6 @@ void dgxm_encodec_free(dgxm_encodec *codec)
     }
     free(codec->codebooks);
     free(codec->layers);
+    free(codec->profile);
     free(codec);
 }

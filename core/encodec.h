@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "checkpoint.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct dgxm_encodec dgxm_encodec;
@@ -25,5 +26,18 @@ void dgxm_encodec_free(dgxm_encodec *codec);
  * (each below codebook_size), into audio[frames * hop_length] (host memory). */
 dgxm_status dgxm_encodec_decode(dgxm_encodec *codec, const int32_t *codes, int code_stride,
                                 int frames, float *audio, dgxm_error *err);
+
+/* Wall time of each decoder layer, for `dgxm bench --profile`: while on, every layer of a decode
+ * ends with a wait for the device (a copy of 4 bytes to the host), so a profiled decode is a
+ * little slower than a plain one. Turning it on clears the figures; they add up over decodes. */
+typedef struct dgxm_encodec_layer_time {
+    const char *kind;     /* "latent", "conv", "convtr", "resblock", "lstm", "elu" */
+    int channels, length; /* of the layer's output */
+    double ms;
+} dgxm_encodec_layer_time;
+
+dgxm_status dgxm_encodec_set_profile(dgxm_encodec *codec, bool on, dgxm_error *err);
+/* Copies up to max entries (the latent, then one per layer); returns how many there are. */
+int dgxm_encodec_profile(const dgxm_encodec *codec, dgxm_encodec_layer_time *out, int max);
 
 #endif

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct signal {
     float *data; /* backend memory, [channels][length] */
@@ -186,6 +187,63 @@ static dgxm_status build_latent(dgxm_encodec *codec, const int32_t *codes, int s
     return s;
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *layer_kind_name(dgxm_encodec_layer_kind kind)
+{
+    switch (kind) {
+    case DGXM_ENCODEC_ELU: return "elu";
+    case DGXM_ENCODEC_CONV: return "conv";
+    case DGXM_ENCODEC_CONVTR: return "convtr";
+    case DGXM_ENCODEC_RESBLOCK: return "resblock";
+    case DGXM_ENCODEC_LSTM: return "lstm";
+    }
+    return "?";
+}
+
+/* While profiling: waits for the device to finish the stage that made x (a 4-byte copy is the
+ * one wait every backend offers), then adds the time since *since to entry i. */
+static dgxm_status profile_mark(dgxm_encodec *codec, int i, const signal *x, double *since,
+                                dgxm_error *err)
+{
+    if (!codec->profile)
+        return DGXM_OK;
+    float probe;
+    dgxm_status s = codec->b->ops->copy_to_host(codec->b, &probe, x->data, sizeof probe, err);
+    const double t = now_ms();
+    dgxm_encodec_layer_time *e = &codec->profile[i];
+    e->kind = i == 0 ? "latent" : layer_kind_name(codec->layers[i - 1].spec.kind);
+    e->channels = x->channels, e->length = x->length;
+    e->ms += t - *since;
+    *since = t;
+    return s;
+}
+
+dgxm_status dgxm_encodec_set_profile(dgxm_encodec *codec, bool on, dgxm_error *err)
+{
+    free(codec->profile);
+    codec->profile = NULL;
+    if (!on)
+        return DGXM_OK;
+    codec->profile = calloc((size_t)codec->plan.count + 1, sizeof *codec->profile);
+    return codec->profile ? DGXM_OK
+                          : dgxm_error_set(err, DGXM_ERR_NOMEM, "encodec: profile of %d layers",
+                                           codec->plan.count);
+}
+
+int dgxm_encodec_profile(const dgxm_encodec *codec, dgxm_encodec_layer_time *out, int max)
+{
+    const int n = codec->profile ? codec->plan.count + 1 : 0;
+    for (int i = 0; i < n && i < max; i++)
+        out[i] = codec->profile[i];
+    return n;
+}
+
 dgxm_status dgxm_encodec_decode(dgxm_encodec *codec, const int32_t *codes, int code_stride,
                                 int frames, float *audio, dgxm_error *err)
 {
@@ -193,9 +251,15 @@ dgxm_status dgxm_encodec_decode(dgxm_encodec *codec, const int32_t *codes, int c
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "encodec: %d frames, code stride %d",
                               frames, code_stride);
     signal cur = { 0 };
+    double since = now_ms();
     dgxm_status s = build_latent(codec, codes, code_stride, frames, &cur, err);
-    for (int i = 0; !s && i < codec->plan.count; i++)
+    if (!s)
+        s = profile_mark(codec, 0, &cur, &since, err);
+    for (int i = 0; !s && i < codec->plan.count; i++) {
         s = run_layer(codec, &codec->layers[i], &cur, err);
+        if (!s)
+            s = profile_mark(codec, i + 1, &cur, &since, err);
+    }
     if (!s && (cur.channels != 1 || cur.length != frames * codec->cfg.hop_length))
         s = dgxm_error_set(err, DGXM_ERR_FORMAT,
                            "encodec: decoder produced %d channel(s) x %d samples, expected 1 x %d",

@@ -29,6 +29,7 @@ struct dgxm_encodec {
     float **codebooks; /* [num_quantizers] of [codebook_size][codebook_dim], host memory */
     dgxm_encodec_plan plan;
     codec_layer *layers;
+    dgxm_encodec_layer_time *profile; /* [plan.count + 1] while profiling, else NULL */
 };
 
 #endif

@@ -124,7 +124,8 @@ static void usage(void)
             "         [--device cpu|cuda[:N]] [--dtype f32|bf16|f16|int8] [--seconds S]\n"
             "         [--threads N] [--repeats N] [--full 0|1] [--path fused|ops] [--json FILE]\n"
             "         [--keep DIR (write the random weights there and keep them)]\n"
-            "         [--profile 1 (time each kind of kernel of one fused step)]\n");
+            "         [--profile 1 (time each kind of kernel of one fused step and each EnCodec "
+            "layer)]\n");
 }
 
 static int parse(int argc, char **argv, bench_args *a)
@@ -424,6 +425,36 @@ static int run_positions(parts *p, const bench_args *a, float *cond, int lt, flo
     return rc;
 }
 
+/* With --profile: one more decode of the clip's frames (synthetic codes), each layer waited for,
+ * printed as a table of where EnCodec's time goes. */
+static void profile_codec(parts *p, const figures *f)
+{
+    const dgxm_encodec_config *ec = &p->cfg->encodec;
+    int32_t *codes = malloc((size_t)ec->num_quantizers * f->frames * sizeof *codes);
+    float *audio = malloc((size_t)f->frames * ec->hop_length * sizeof *audio);
+    dgxm_encodec_layer_time t[64];
+    dgxm_error e;
+    dgxm_error_clear(&e);
+    int n = -1;
+    if (codes && audio && !dgxm_encodec_set_profile(p->codec, true, &e)) {
+        for (int i = 0; i < ec->num_quantizers * f->frames; i++)
+            codes[i] = (i * 7919) % ec->codebook_size;
+        if (!dgxm_encodec_decode(p->codec, codes, f->frames, f->frames, audio, &e))
+            n = dgxm_encodec_profile(p->codec, t, 64);
+        dgxm_encodec_set_profile(p->codec, false, &e);
+    }
+    double total = 0;
+    for (int i = 0; i < n && i < 64; i++)
+        total += t[i].ms;
+    printf("profile of one EnCodec decode, each layer waited for (%.2f ms in all):\n", total);
+    for (int i = 0; i < n && i < 64; i++)
+        printf("  %2d %-9s -> %4d x %7d %8.3f ms\n", i, t[i].kind, t[i].channels, t[i].length,
+               t[i].ms);
+    if (n < 0)
+        printf("  (failed: %s)\n", e.status ? e.message : "out of memory");
+    free(codes), free(audio);
+}
+
 /* Kernels of one fused step (0: the backend steps op by op); with --profile, the time of each
  * kind of kernel in a step at the middle of the clip, each kernel run alone. */
 static int count_kernels(parts *p, const bench_args *a, const float *cond, int lt, int steps)
@@ -543,6 +574,8 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
         printf("kernels per step: %d\n", f.kernels);
     printf("EnCodec (%d frames, %d channel(s)): %.1f ms\n", f.frames, dc->audio_channels,
            f.codec_ms);
+    if (a->profile)
+        profile_codec(&p, &f);
     printf("%g s of audio: %d steps, %s %.3f s (generation %.3f s), real-time factor %.1f\n",
            a->seconds, f.steps, f.measured ? "end to end" : "projected total", f.end_to_end_s,
            f.generate_s, a->seconds / f.end_to_end_s);

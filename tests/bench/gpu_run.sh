@@ -6,6 +6,7 @@
 #   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [persist-big]
 #                          [bench-big] [latency]
 #                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small] [e2e]
+#                          [codec]
 #   old-small: the persistent step and the graph of another build's dgxm, put at
 #   gpu-dist/bin/dgxm-old, for a before/after in the same run
 set -uo pipefail
@@ -82,6 +83,14 @@ for part in $parts; do
       for size in small large medium; do
         prepare $size; bench $size bf16; bench $size int8; [ $size = small ] || rm -rf "$keep/$size"
       done ;;
+    codec) # where the step's and EnCodec's time goes (--profile 1), and another build's dgxm
+      # (gpu-dist/bin/dgxm-old, when there) beside this one for a before/after in the same run
+      prepare small
+      TAG=profile bench small bf16 --profile 1
+      if [ -x "$run/dgxm-old" ]; then
+        DGXM=$run/dgxm-old TAG=old bench small bf16; bench small bf16
+        DGXM=$run/dgxm-old TAG=old bench small int8; bench small int8
+      fi ;;
     old-small)
       prepare small
       for d in bf16 int8; do
