@@ -24,10 +24,8 @@ bool dgxm_cuda_sticky(cudaError_t e)
     case cudaErrorInvalidAddressSpace:
     case cudaErrorInvalidPc:
     case cudaErrorAssert:
-    case cudaErrorECCUncorrectable:
-        return true;
-    default:
-        return false;
+    case cudaErrorECCUncorrectable: return true;
+    default: return false;
     }
 }
 
@@ -94,6 +92,8 @@ static void cuda_destroy(dgxm_backend *b)
     cudaFree(cb->grid_barrier);
     if (cb->stream)
         cudaStreamDestroy(cb->stream);
+    if (cb->pool)
+        cudaMemPoolDestroy(cb->pool); /* buffers still allocated keep it until they are freed */
     /* A sticky fault poisons the device's primary context for the whole process: resetting it
      * here lets the next backend (a re-acquired engine) start on a fresh context. */
     if (dgxm_cuda_sticky(e))
@@ -106,21 +106,54 @@ static void cuda_destroy(dgxm_backend *b)
  * NULL when the device is out of memory. */
 static void *cuda_alloc(dgxm_backend *b, size_t bytes)
 {
-    (void)b;
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
     void *p = NULL;
     size_t rounded = (bytes + 255) & ~(size_t)255;
-    if (cudaMalloc(&p, rounded ? rounded : 256) != cudaSuccess) {
+    if (!rounded)
+        rounded = 256;
+    const cudaError_t e = cb->pool ? cudaMallocFromPoolAsync(&p, rounded, cb->pool, cb->stream)
+                                   : cudaMalloc(&p, rounded);
+    if (e != cudaSuccess) {
         (void)cudaGetLastError();
         return NULL;
     }
     return p;
 }
 
+/* Every user of a buffer queues on the backend's stream, so a free in that stream's order cannot
+ * hand the memory to a new owner before the old one's kernels are done. */
 static void cuda_release(dgxm_backend *b, void *ptr)
 {
-    (void)b;
-    if (ptr && cudaFree(ptr) != cudaSuccess)
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    if (!ptr)
+        return;
+    const cudaError_t e = cb->pool ? cudaFreeAsync(ptr, cb->stream) : cudaFree(ptr);
+    if (e != cudaSuccess)
         (void)cudaGetLastError();
+}
+
+/* The backend's own pool, so its cached memory goes when the backend does. It keeps what was
+ * freed (no release threshold): the next job needs the same peak again, and returning the
+ * memory at every wait for the stream would map it afresh each time. */
+static dgxm_status create_pool(dgxm_cuda_backend *cb, dgxm_error *err)
+{
+    int supported = 0;
+    if (cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, cb->info.device) !=
+            cudaSuccess ||
+        !supported) {
+        (void)cudaGetLastError();
+        return DGXM_OK;
+    }
+    cudaMemPoolProps props;
+    memset(&props, 0, sizeof props);
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = cb->info.device;
+    DGXM_CUDA_TRY(err, "start-up", cudaMemPoolCreate(&cb->pool, &props));
+    unsigned long long keep = ~0ull;
+    DGXM_CUDA_TRY(err, "start-up",
+                  cudaMemPoolSetAttribute(cb->pool, cudaMemPoolAttrReleaseThreshold, &keep));
+    return DGXM_OK;
 }
 
 /* cudaMemcpyDefault lets the runtime tell host from device pointers (unified addressing), so
@@ -263,8 +296,7 @@ dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err)
     if (e != cudaSuccess || count == 0) {
         (void)cudaGetLastError();
         dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda backend: no CUDA device (%s%s%s)",
-                       e != cudaSuccess ? cudaGetErrorName(e) : "",
-                       e != cudaSuccess ? ": " : "",
+                       e != cudaSuccess ? cudaGetErrorName(e) : "", e != cudaSuccess ? ": " : "",
                        e != cudaSuccess ? cudaGetErrorString(e) : "the driver lists none");
         return NULL;
     }
@@ -289,6 +321,8 @@ dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err)
         s = read_device(cb, err);
     if (!s && (e = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         s = dgxm_cuda_fail(err, e, "start-up", "cudaStreamCreateWithFlags");
+    if (!s)
+        s = create_pool(cb, err);
     if (!s)
         s = probe_device(cb, err);
     if (!s && (e = cudaMalloc(&cb->grid_barrier, 2 * sizeof(unsigned int))) != cudaSuccess)

@@ -23,6 +23,10 @@ typedef struct dgxm_cuda_backend {
     void *scratch[DGXM_CUDA_SCRATCH_SLOTS];
     size_t scratch_bytes[DGXM_CUDA_SCRATCH_SLOTS];
     unsigned int *grid_barrier; /* two counters for the persistent LSTM kernel */
+    /* Where alloc takes memory from, in the stream's order: a freed buffer is reused by the next
+     * alloc without the device-wide wait of cudaFree (EnCodec frees and allocates an activation
+     * per layer). NULL where the device has no memory pools: plain cudaMalloc then. */
+    cudaMemPool_t pool;
 } dgxm_cuda_backend;
 
 static inline dgxm_cuda_backend *dgxm_cuda(dgxm_backend *b)
