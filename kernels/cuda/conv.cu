@@ -1,19 +1,29 @@
 /* 1-d convolutions of the CUDA backend (EnCodec), direct (no im2col buffer).
  *
- * conv1d: a block computes CONV_TIME consecutive output samples for CONV_CO output channels,
- * one sample and CONV_CO accumulators per thread. It stages a group of input channels in
- * shared memory - the padded input window its samples read, built on the fly with exactly the
- * CPU oracle's reflect / short-input rule - and the matching weights, then every thread reads
- * them from shared memory. The group size comes from the device's shared memory per block.
+ * Both are register-tiled: a thread keeps CONV_SAMPLES outputs x CO output channels of
+ * accumulators, so one shared-memory read of an input sample feeds CO multiply-adds and one
+ * 16-byte read of weights feeds 4 x CONV_SAMPLES (the earlier one-output-per-thread form spent
+ * more shared-memory reads than multiply-adds). A thread's samples lie CONV_THREADS apart, so a
+ * warp reads consecutive words (no bank conflicts) and writes coalesced rows. The block stages
+ * a group of input channels - the padded input window of its samples and the matching weights,
+ * laid out [channel][tap][CO] - in shared memory.
  *
- * conv_transpose1d: output-stationary like the CPU oracle: output sample o gathers the taps
- * kk = (o + trim_left) mod stride, + stride, ... from input t = (o + trim_left - kk) / stride,
- * so no two threads write one output and no atomics are needed. */
+ * conv1d builds the padded window on the fly with exactly the CPU oracle's reflect /
+ * short-input rule.
+ *
+ * conv_transpose1d is output-stationary like the CPU oracle and split by phase: the untrimmed
+ * output f = r + stride * m (phase r) gathers taps kk = r + q * stride from input m - q, so the
+ * outputs of one phase read consecutive inputs with the same taps. A block owns one phase
+ * (blockIdx.z) and CONV_TILE columns m; no two threads write one output and no atomics are
+ * needed. Each output sums channels in order and, within a channel, taps in increasing kk. */
 #include "cuda_internal.h"
 
-static constexpr int CONV_TIME = 128; /* output samples per block = threads per block */
-static constexpr int CONV_CO = 8;     /* output channels per thread */
+static constexpr int CONV_THREADS = 128;
+static constexpr int CONV_SAMPLES = 4; /* outputs per thread, CONV_THREADS apart */
+static constexpr int CONV_TILE = CONV_THREADS * CONV_SAMPLES;
 static constexpr int CONV_MAX_GROUP = 32;
+/* Shared memory a block stages at most: room for 2-4 blocks per multiprocessor. */
+static constexpr size_t CONV_SMEM_BUDGET = 48 * 1024;
 
 /* Padded sample p of one input channel: reflect mirrors without the edge sample; an input no
  * longer than the larger pad is treated as zero-extended to `extended` samples first (the
@@ -31,6 +41,46 @@ static __device__ __forceinline__ float padded_at(const float *xc, int lin, int 
     return j >= 0 && j < lin ? __ldg(xc + j) : 0.0f;
 }
 
+/* acc[j][co] += w[co] * x[j] for the CO weights at ws (16-byte aligned). */
+template <int CO>
+static __device__ __forceinline__ void fma_tile(float (&acc)[CONV_SAMPLES][CO],
+                                                const float (&xv)[CONV_SAMPLES], const float *ws)
+{
+#pragma unroll
+    for (int q = 0; q < CO / 4; q++) {
+        const float4 w4 = reinterpret_cast<const float4 *>(ws)[q];
+#pragma unroll
+        for (int j = 0; j < CONV_SAMPLES; j++) {
+            acc[j][4 * q] += w4.x * xv[j];
+            acc[j][4 * q + 1] += w4.y * xv[j];
+            acc[j][4 * q + 2] += w4.z * xv[j];
+            acc[j][4 * q + 3] += w4.w * xv[j];
+        }
+    }
+}
+
+/* y[co][o] = acc + bias for the thread's outputs o = first + j * CONV_THREADS below `count`,
+ * each at y + o * step (step 1 for conv1d, the stride for one phase of a transposed conv). */
+template <int CO>
+static __device__ __forceinline__ void
+store_tile(const float (&acc)[CONV_SAMPLES][CO], const float *bias, float *y, int co0, int cout,
+           int lout, int first, int count, int step, int offset)
+{
+#pragma unroll
+    for (int co = 0; co < CO; co++) {
+        if (co0 + co >= cout)
+            break;
+        const float b = bias ? bias[co0 + co] : 0.0f;
+#pragma unroll
+        for (int j = 0; j < CONV_SAMPLES; j++) {
+            const int m = first + j * CONV_THREADS;
+            const long long o = (long long)m * step + offset;
+            if (m < count && o >= 0 && o < lout)
+                y[(size_t)(co0 + co) * lout + o] = acc[j][co] + b;
+        }
+    }
+}
+
 struct conv_args {
     const float *x, *w, *bias;
     float *y;
@@ -38,50 +88,53 @@ struct conv_args {
     int group, window; /* input channels per stage; padded samples a block reads per channel */
 };
 
-static __global__ void __launch_bounds__(CONV_TIME) conv1d_kernel(conv_args a)
+template <int CO> static __global__ void __launch_bounds__(CONV_THREADS) conv1d_kernel(conv_args a)
 {
-    extern __shared__ float smem[];
-    float *xs = smem;                              /* [group][window] */
-    float *ws = smem + (size_t)a.group * a.window; /* [group][CONV_CO][k] */
-    const int t0 = blockIdx.x * CONV_TIME, co0 = blockIdx.y * CONV_CO;
-    const int tt = threadIdx.x, t = t0 + tt;
+    extern __shared__ float4 smem4[];
+    float *ws = reinterpret_cast<float *>(smem4); /* [group][k][CO] */
+    float *xs = ws + (size_t)a.group * a.k * CO;  /* [group][window] */
+    const int t0 = blockIdx.x * CONV_TILE, co0 = blockIdx.y * CO, tt = threadIdx.x;
     const int p0 = t0 * a.stride;
-    float acc[CONV_CO];
+    float acc[CONV_SAMPLES][CO];
 #pragma unroll
-    for (int c = 0; c < CONV_CO; c++)
-        acc[c] = 0.0f;
+    for (int j = 0; j < CONV_SAMPLES; j++)
+#pragma unroll
+        for (int c = 0; c < CO; c++)
+            acc[j][c] = 0.0f;
     for (int ci0 = 0; ci0 < a.cin; ci0 += a.group) {
         const int n = min(a.group, a.cin - ci0);
         __syncthreads(); /* the previous group is consumed */
-        for (int e = tt; e < n * a.window; e += CONV_TIME) {
+        for (int e = tt; e < n * a.window; e += CONV_THREADS) {
             const int c = e / a.window, off = e % a.window;
             xs[e] = padded_at(a.x + (size_t)(ci0 + c) * a.lin, a.lin, a.extended, a.pad_left,
                               a.reflect, p0 + off);
         }
-        for (int e = tt; e < n * CONV_CO * a.k; e += CONV_TIME) {
-            const int c = e / (CONV_CO * a.k), rem = e % (CONV_CO * a.k);
-            const int co = co0 + rem / a.k, kk = rem % a.k;
+        for (int e = tt; e < n * a.k * CO; e += CONV_THREADS) {
+            const int c = e / (a.k * CO), rem = e % (a.k * CO);
+            const int kk = rem / CO, co = co0 + rem % CO;
             ws[e] = co < a.cout ? __ldg(a.w + ((size_t)co * a.cin + ci0 + c) * a.k + kk) : 0.0f;
         }
         __syncthreads();
-        if (t < a.lout)
-            for (int c = 0; c < n; c++) {
-                const float *xc = xs + (size_t)c * a.window + tt * a.stride;
-                const float *wc = ws + (size_t)c * CONV_CO * a.k;
-                for (int kk = 0; kk < a.k; kk++) {
-                    const float xv = xc[kk * a.dilation];
+        for (int c = 0; c < n; c++) {
+            const float *xc = xs + (size_t)c * a.window + tt * a.stride;
+            const float *wc = ws + (size_t)c * a.k * CO;
+            for (int kk = 0; kk < a.k; kk++) {
+                float xv[CONV_SAMPLES];
 #pragma unroll
-                    for (int co = 0; co < CONV_CO; co++)
-                        acc[co] += wc[co * a.k + kk] * xv;
-                }
+                for (int j = 0; j < CONV_SAMPLES; j++)
+                    xv[j] = xc[j * CONV_THREADS * a.stride + kk * a.dilation];
+                fma_tile<CO>(acc, xv, wc + kk * CO);
             }
+        }
     }
-    if (t >= a.lout)
-        return;
-#pragma unroll
-    for (int co = 0; co < CONV_CO; co++)
-        if (co0 + co < a.cout)
-            a.y[(size_t)(co0 + co) * a.lout + t] = acc[co] + (a.bias ? a.bias[co0 + co] : 0.0f);
+    store_tile<CO>(acc, a.bias, a.y, co0, a.cout, a.lout, t0 + tt, a.lout, 1, 0);
+}
+
+/* Output channels per block: 16 where there are that many (more reuse of every input read),
+ * else 4 (EnCodec's final one-channel conv). */
+static int channels_per_block(int cout)
+{
+    return cout >= 16 ? 16 : 4;
 }
 
 dgxm_status dgxm_cuda_conv1d(dgxm_backend *b, const float *x, int cin, int lin, const float *w,
@@ -107,13 +160,15 @@ dgxm_status dgxm_cuda_conv1d(dgxm_backend *b, const float *x, int cin, int lin, 
     a.cin = cin, a.lin = lin, a.cout = cout, a.k = k, a.stride = stride, a.dilation = dilation;
     a.pad_left = pad_left, a.extended = extended, a.reflect = reflect;
     a.lout = (int)((len - span) / stride + 1);
-    const long long window = (long long)(CONV_TIME - 1) * stride + span;
-    const size_t per_channel = (size_t)(window + (long long)CONV_CO * k) * sizeof(float);
-    const size_t budget = cb->info.smem_per_block;
+    const int co_block = channels_per_block(cout);
+    const long long window = (long long)(CONV_TILE - 1) * stride + span;
+    const size_t per_channel = (size_t)(window + (long long)co_block * k) * sizeof(float);
+    const size_t budget =
+        cb->info.smem_per_block < CONV_SMEM_BUDGET ? cb->info.smem_per_block : CONV_SMEM_BUDGET;
     if (per_channel > budget)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
                               "cuda conv1d: k %d, stride %d, dilation %d need %zu bytes of shared "
-                              "memory per channel, over the %zu a block has",
+                              "memory per channel, over the %zu a block may use",
                               k, stride, dilation, per_channel, budget);
     int group = (int)(budget / per_channel);
     if (group > CONV_MAX_GROUP)
@@ -122,11 +177,15 @@ dgxm_status dgxm_cuda_conv1d(dgxm_backend *b, const float *x, int cin, int lin, 
         group = cin;
     a.group = group;
     a.window = (int)window;
-    const dim3 grid((unsigned int)((a.lout + CONV_TIME - 1) / CONV_TIME),
-                    (unsigned int)((cout + CONV_CO - 1) / CONV_CO));
+    const dim3 grid((unsigned int)((a.lout + CONV_TILE - 1) / CONV_TILE),
+                    (unsigned int)((cout + co_block - 1) / co_block));
     if (grid.y > 65535)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda conv1d: %d output channels", cout);
-    conv1d_kernel<<<grid, CONV_TIME, (size_t)group * per_channel, cb->stream>>>(a);
+    const size_t smem = (size_t)group * per_channel;
+    if (co_block == 16)
+        conv1d_kernel<16><<<grid, CONV_THREADS, smem, cb->stream>>>(a);
+    else
+        conv1d_kernel<4><<<grid, CONV_THREADS, smem, cb->stream>>>(a);
     return dgxm_cuda_launched(err, "conv1d");
 }
 
@@ -134,48 +193,58 @@ struct convt_args {
     const float *x, *w, *bias;
     float *y;
     int cin, lin, cout, k, stride, trim_left, lout, group;
+    int taps;    /* the most taps of any phase: ceil(k / stride) */
+    int columns; /* m of the longest phase */
 };
 
-static __global__ void __launch_bounds__(CONV_TIME) conv_transpose1d_kernel(convt_args a)
+template <int CO>
+static __global__ void __launch_bounds__(CONV_THREADS) conv_transpose1d_kernel(convt_args a)
 {
-    extern __shared__ float ws[]; /* [group][CONV_CO][k] */
-    const int o = blockIdx.x * CONV_TIME + threadIdx.x, co0 = blockIdx.y * CONV_CO;
-    const int f = o + a.trim_left; /* index into the untrimmed output */
-    const int first = f % a.stride;
-    float acc[CONV_CO];
+    extern __shared__ float4 smem4[];
+    const int window = CONV_TILE + a.taps - 1;
+    float *ws = reinterpret_cast<float *>(smem4);   /* [group][taps][CO] */
+    float *xs = ws + (size_t)a.group * a.taps * CO; /* [group][window] */
+    const int r = blockIdx.z, m0 = blockIdx.x * CONV_TILE, co0 = blockIdx.y * CO;
+    const int tt = threadIdx.x;
+    const int taps = r < a.k ? (a.k - r + a.stride - 1) / a.stride : 0; /* this phase's */
+    const int x0 = m0 - (a.taps - 1);                                   /* input of xs[0] */
+    float acc[CONV_SAMPLES][CO];
 #pragma unroll
-    for (int c = 0; c < CONV_CO; c++)
-        acc[c] = 0.0f;
+    for (int j = 0; j < CONV_SAMPLES; j++)
+#pragma unroll
+        for (int c = 0; c < CO; c++)
+            acc[j][c] = 0.0f;
     for (int ci0 = 0; ci0 < a.cin; ci0 += a.group) {
         const int n = min(a.group, a.cin - ci0);
-        __syncthreads();
-        for (int e = threadIdx.x; e < n * CONV_CO * a.k; e += CONV_TIME) {
-            const int c = e / (CONV_CO * a.k), rem = e % (CONV_CO * a.k);
-            const int co = co0 + rem / a.k, kk = rem % a.k;
-            ws[e] = co < a.cout ? __ldg(a.w + ((size_t)(ci0 + c) * a.cout + co) * a.k + kk) : 0.0f;
+        __syncthreads(); /* the previous group is consumed */
+        for (int e = tt; e < n * window; e += CONV_THREADS) {
+            const int c = e / window, t = x0 + e % window;
+            xs[e] = t >= 0 && t < a.lin ? __ldg(a.x + (size_t)(ci0 + c) * a.lin + t) : 0.0f;
+        }
+        for (int e = tt; e < n * a.taps * CO; e += CONV_THREADS) {
+            const int c = e / (a.taps * CO), rem = e % (a.taps * CO);
+            const int kk = r + (rem / CO) * a.stride, co = co0 + rem % CO;
+            ws[e] = co < a.cout && kk < a.k
+                        ? __ldg(a.w + ((size_t)(ci0 + c) * a.cout + co) * a.k + kk)
+                        : 0.0f;
         }
         __syncthreads();
-        if (o < a.lout)
-            for (int c = 0; c < n; c++) {
-                const float *xc = a.x + (size_t)(ci0 + c) * a.lin;
-                const float *wc = ws + (size_t)c * CONV_CO * a.k;
-                for (int kk = first; kk < a.k && kk <= f; kk += a.stride) {
-                    const int t = (f - kk) / a.stride;
-                    if (t >= a.lin)
-                        continue;
-                    const float xv = __ldg(xc + t);
+        for (int c = 0; c < n; c++) {
+            /* column m's tap q reads input m - q: xs index m - m0 - q + taps - 1 */
+            const float *xc = xs + (size_t)c * window + tt + a.taps - 1;
+            const float *wc = ws + (size_t)c * a.taps * CO;
+            for (int q = 0; q < taps; q++) {
+                float xv[CONV_SAMPLES];
 #pragma unroll
-                    for (int co = 0; co < CONV_CO; co++)
-                        acc[co] += wc[co * a.k + kk] * xv;
-                }
+                for (int j = 0; j < CONV_SAMPLES; j++)
+                    xv[j] = xc[j * CONV_THREADS - q];
+                fma_tile<CO>(acc, xv, wc + q * CO);
             }
+        }
     }
-    if (o >= a.lout)
-        return;
-#pragma unroll
-    for (int co = 0; co < CONV_CO; co++)
-        if (co0 + co < a.cout)
-            a.y[(size_t)(co0 + co) * a.lout + o] = acc[co] + (a.bias ? a.bias[co0 + co] : 0.0f);
+    /* untrimmed f = r + stride * m, trimmed o = f - trim_left */
+    store_tile<CO>(acc, a.bias, a.y, co0, a.cout, a.lout, m0 + tt, a.columns, a.stride,
+                   r - a.trim_left);
 }
 
 dgxm_status dgxm_cuda_conv_transpose1d(dgxm_backend *b, const float *x, int cin, int lin,
@@ -194,10 +263,17 @@ dgxm_status dgxm_cuda_conv_transpose1d(dgxm_backend *b, const float *x, int cin,
     if (lout > 0x7fffffffLL - trim_left)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda conv_transpose1d: %lld samples",
                               lout);
-    const size_t per_channel = (size_t)CONV_CO * k * sizeof(float);
-    const size_t budget = cb->info.smem_per_block;
+    const int co_block = channels_per_block(cout);
+    const int taps = (k + stride - 1) / stride;
+    const size_t per_channel =
+        (size_t)((long long)CONV_TILE + taps - 1 + (long long)co_block * taps) * sizeof(float);
+    const size_t budget =
+        cb->info.smem_per_block < CONV_SMEM_BUDGET ? cb->info.smem_per_block : CONV_SMEM_BUDGET;
     if (per_channel > budget)
-        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda conv_transpose1d: k %d", k);
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "cuda conv_transpose1d: k %d, stride %d need %zu bytes of shared "
+                              "memory per channel, over the %zu a block may use",
+                              k, stride, per_channel, budget);
     int group = (int)(budget / per_channel);
     if (group > CONV_MAX_GROUP)
         group = CONV_MAX_GROUP;
@@ -206,12 +282,18 @@ dgxm_status dgxm_cuda_conv_transpose1d(dgxm_backend *b, const float *x, int cin,
     convt_args a;
     a.x = x, a.w = w, a.bias = bias, a.y = y;
     a.cin = cin, a.lin = lin, a.cout = cout, a.k = k, a.stride = stride, a.trim_left = trim_left;
-    a.lout = (int)lout, a.group = group;
-    const dim3 grid((unsigned int)((lout + CONV_TIME - 1) / CONV_TIME),
-                    (unsigned int)((cout + CONV_CO - 1) / CONV_CO));
-    if (grid.y > 65535)
+    a.lout = (int)lout, a.group = group, a.taps = taps;
+    /* phase 0 has the most columns: f = stride * m up to trim_left + lout - 1 */
+    a.columns = (int)(((long long)trim_left + lout - 1) / stride + 1);
+    const dim3 grid((unsigned int)((a.columns + CONV_TILE - 1) / CONV_TILE),
+                    (unsigned int)((cout + co_block - 1) / co_block), (unsigned int)stride);
+    if (grid.y > 65535 || grid.z > 65535)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
-                              "cuda conv_transpose1d: %d output channels", cout);
-    conv_transpose1d_kernel<<<grid, CONV_TIME, (size_t)group * per_channel, cb->stream>>>(a);
+                              "cuda conv_transpose1d: %d output channels, stride %d", cout, stride);
+    const size_t smem = (size_t)group * per_channel;
+    if (co_block == 16)
+        conv_transpose1d_kernel<16><<<grid, CONV_THREADS, smem, cb->stream>>>(a);
+    else
+        conv_transpose1d_kernel<4><<<grid, CONV_THREADS, smem, cb->stream>>>(a);
     return dgxm_cuda_launched(err, "conv_transpose1d");
 }
