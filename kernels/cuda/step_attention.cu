@@ -15,11 +15,12 @@ __global__ void __launch_bounds__(DGXM_STEP_ATTN_CHUNK)
 {
     __shared__ attention_shared<WARPS> sh;
     dgxm_pdl_trigger();
-    dgxm_pdl_wait(); /* q and this step's K/V come from the kernel before */
+    /* the position moves only at the end of a step (the advance kernel), so the length is known
+     * before the kernel before ends */
     const int length = attention_length(a);
     if ((int)blockIdx.x * DGXM_STEP_ATTN_CHUNK >= length)
         return;
-    attention_split<T, WARPS>(a, blockIdx.x, blockIdx.y, blockIdx.z, sh);
+    attention_split<T, WARPS, true>(a, blockIdx.x, blockIdx.y, blockIdx.z, sh);
 }
 
 } // namespace

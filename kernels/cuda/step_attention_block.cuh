@@ -91,8 +91,11 @@ __device__ __forceinline__ int attention_length(const dgxm_step_attention_args &
 /* One split of WARPS * 32 keys of (row, head), by a block of WARPS warps (more threads idle);
  * split < the length's splits. Everything the step wrote earlier (q, this position's K/V, the
  * partials) is read through L2 only: in the persistent kernel other blocks wrote it in the same
- * launch. */
-template <typename T, int WARPS>
+ * launch. With EARLY, the graph's kernel: every causal-cache row older than the step is put in
+ * flight before dgxm_pdl_wait(), so its DRAM latency overlaps the kernel before's tail, and only
+ * q and the newest row are read after it. The persistent step loads everything at once (its
+ * registers allow no second set of loads). */
+template <typename T, int WARPS, bool EARLY>
 __device__ void attention_split(const dgxm_step_attention_args &a, int split, int head, int row,
                                 attention_shared<WARPS> &sh)
 {
@@ -106,26 +109,49 @@ __device__ void attention_split(const dgxm_step_attention_args &a, int split, in
     const int hd = a.head_dim, vecs = hd / PER_VEC;
     const T *keys = static_cast<const T *>(a.k) + (long long)row * a.row_stride + head * hd;
     const T *values = static_cast<const T *>(a.v) + (long long)row * a.row_stride + head * hd;
-    if (threadIdx.x < hd)
-        qs[threadIdx.x] = __ldcg(a.q + row * a.q_stride + head * hd + threadIdx.x);
 
     /* One key per lane: its whole row in flight at once. */
     const int first = split * CHUNK + warp * 32;
     const int pos = in_block ? first + lane : length;
     uint4 kv[MAX_VECS];
     const uint4 *kr = reinterpret_cast<const uint4 *>(keys + (long long)pos * a.pos_stride);
-#pragma unroll
-    for (int i = 0; i < MAX_VECS; i++)
-        kv[i] = pos < length && i < vecs ? __ldcg(kr + i) : make_uint4(0, 0, 0, 0);
     /* Values: lane owns dimensions 2 * lane and 2 * lane + 1; all 32 rows in flight. */
     const int valid = !in_block ? 0 : length - first < 32 ? length - first : 32;
     const bool owns = in_block && 2 * lane < hd;
     typename pair<T>::raw vrow[32];
+    if constexpr (EARLY) {
+        /* rows before `fresh` are older than the step; without counters every row may be new */
+        const int fresh = a.counters ? length - 1 : 0;
 #pragma unroll
-    for (int j = 0; j < 32; j++)
-        vrow[j] = owns && j < valid
-                      ? pair<T>::load(values + (long long)(first + j) * a.pos_stride + 2 * lane)
-                      : pair<T>::zero();
+        for (int i = 0; i < MAX_VECS; i++)
+            kv[i] = pos < fresh && i < vecs ? __ldcg(kr + i) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int j = 0; j < 32; j++)
+            vrow[j] = owns && j < valid && first + j < fresh
+                          ? pair<T>::load(values + (long long)(first + j) * a.pos_stride + 2 * lane)
+                          : pair<T>::zero();
+        dgxm_pdl_wait(); /* q and this step's K/V come from the kernel before */
+        if (pos >= fresh && pos < length)
+#pragma unroll
+            for (int i = 0; i < MAX_VECS; i++)
+                if (i < vecs)
+                    kv[i] = __ldcg(kr + i);
+#pragma unroll
+        for (int j = 0; j < 32; j++) /* compile-time j keeps vrow in registers */
+            if (owns && j < valid && first + j >= fresh)
+                vrow[j] = pair<T>::load(values + (long long)(first + j) * a.pos_stride + 2 * lane);
+    } else {
+#pragma unroll
+        for (int i = 0; i < MAX_VECS; i++)
+            kv[i] = pos < length && i < vecs ? __ldcg(kr + i) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int j = 0; j < 32; j++)
+            vrow[j] = owns && j < valid
+                          ? pair<T>::load(values + (long long)(first + j) * a.pos_stride + 2 * lane)
+                          : pair<T>::zero();
+    }
+    if (threadIdx.x < hd)
+        qs[threadIdx.x] = __ldcg(a.q + row * a.q_stride + head * hd + threadIdx.x);
     __syncthreads(); /* qs */
 
     float score = -INFINITY;

@@ -622,7 +622,7 @@ __device__ __forceinline__ void attention_phase(const dgxm_step_attention_args &
     const int items = splits * a.heads * a.rows;
     for (int it = blockIdx.x; it < items; it += gridDim.x) {
         const int rest = it / splits;
-        attention_split<T, WARPS>(a, it % splits, rest % a.heads, rest / a.heads, sh);
+        attention_split<T, WARPS, false>(a, it % splits, rest % a.heads, rest / a.heads, sh);
     }
 }
 
