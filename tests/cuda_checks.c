@@ -640,6 +640,10 @@ static void group_lstm(cuda_checks *c)
     check_lstm(c, 12, 10, 23);
     check_lstm(c, 1024, 1024, 1500); /* EnCodec 32 kHz: 30 s of frames */
     check_lstm(c, 64, 96, 200);
+    check_lstm(c, 32, 512, 64); /* h in registers, a smaller class */
+    /* 32 KB of rows a unit: on most GPUs only some of a block's units fit shared memory, so
+     * this runs the global-memory rows beside the resident ones */
+    check_lstm(c, 64, 2048, 40);
 }
 
 /* --- errors and start-up facts --------------------------------------------------------------- */
