@@ -25,7 +25,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     step_gemv_kernel(const dgxm_gemv_args a)
 {
     extern __shared__ float xs[]; /* [M][k] */
-    __shared__ float red[64];
+    __shared__ float red[128];
     using W = weights<FMT>;
     constexpr int E = W::per_load;
     constexpr int T = UNROLL / RW > 0 ? UNROLL / RW : 1; /* loads per row per tile */
@@ -60,6 +60,23 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c) : make_uint4(0, 0, 0, 0);
         }
     dgxm_pdl_wait(); /* x is the kernel before's output */
+
+    /* A residual's old value, read now so that its L2 round trip overlaps the dot product
+     * instead of following it (lane 0 stores each feature). */
+    const int pos = a.counters ? a.counters->position : 0;
+    float prior[RW][M];
+#pragma unroll
+    for (int j = 0; j < RW; j++) {
+        const dgxm_gemv_segment *seg = &a.seg[seg_of[j]];
+        const bool accum =
+            lane == 0 && feature[j] >= 0 && !seg->out_half && seg->mode == DGXM_GEMV_ACCUM;
+#pragma unroll
+        for (int m = 0; m < M; m++) {
+            const long long at =
+                (long long)pos * seg->pos_stride + (long long)m * seg->row_stride + feature[j];
+            prior[j][m] = accum ? __ldcg(static_cast<const float *>(seg->out) + at) : 0.0f;
+        }
+    }
 
     /* x into shared memory, 16 bytes per thread per load */
     const int k4 = k / 4;
@@ -138,7 +155,6 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 tile[j][u] = next[j][u];
     }
 
-    const int pos = a.counters ? a.counters->position : 0;
 #pragma unroll
     for (int j = 0; j < RW; j++) {
         if (feature[j] < 0)
@@ -159,7 +175,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             float *out = static_cast<float *>(seg->out) + at;
             switch (seg->mode) {
             case DGXM_GEMV_STORE: *out = y; break;
-            case DGXM_GEMV_ACCUM: *out += y; break;
+            case DGXM_GEMV_ACCUM: *out = prior[j][m] + y; break;
             case DGXM_GEMV_GELU: *out = gelu(y); break;
             }
         }

@@ -90,31 +90,54 @@ __device__ __forceinline__ float2 block_sum2(float2 v, float *red)
     return v;
 }
 
-/* Normalises the block's copy of x in place (two passes, biased variance, eps 1e-5, as the CPU
- * oracle); the rows share each reduction. */
+/* Sum of four values over the block (every thread gets them). red holds 128 floats. */
+__device__ __forceinline__ float4 block_sum4(float4 v, float *red)
+{
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+    v.x = dgxm_warp_sum(v.x);
+    v.y = dgxm_warp_sum(v.y);
+    v.z = dgxm_warp_sum(v.z);
+    v.w = dgxm_warp_sum(v.w);
+    if (lane == 0)
+        red[warp] = v.x, red[32 + warp] = v.y, red[64 + warp] = v.z, red[96 + warp] = v.w;
+    __syncthreads();
+    v.x = lane < warps ? red[lane] : 0.0f;
+    v.y = lane < warps ? red[32 + lane] : 0.0f;
+    v.z = lane < warps ? red[64 + lane] : 0.0f;
+    v.w = lane < warps ? red[96 + lane] : 0.0f;
+    v.x = dgxm_warp_sum(v.x);
+    v.y = dgxm_warp_sum(v.y);
+    v.z = dgxm_warp_sum(v.z);
+    v.w = dgxm_warp_sum(v.w);
+    __syncthreads();
+    return v;
+}
+
+/* Normalises the block's copy of x in place (biased variance, eps 1e-5, as the CPU oracle); the
+ * rows share each reduction. One pass for both statistics: sums of x - x[0] and of its square,
+ * shifted by the row's first value so that a mean far from zero costs no precision: a shift d
+ * deviations from the mean costs a factor of about 1 + d^2 in the variance's relative error, and
+ * one value of the row is rarely more than a few deviations out. */
 template <int M>
 __device__ void layer_norm_shared(float *xs, int k, const float *w, const float *b, float *red)
 {
-    float2 sum = make_float2(0.0f, 0.0f);
+    const float shift0 = xs[0], shift1 = M > 1 ? xs[k] : 0.0f;
+    float s0 = 0.0f, q0 = 0.0f, s1 = 0.0f, q1 = 0.0f;
     for (int i = threadIdx.x; i < k; i += blockDim.x) {
-        sum.x += xs[i];
-        if (M > 1)
-            sum.y += xs[k + i];
-    }
-    sum = block_sum2(sum, red);
-    const float mean0 = sum.x / (float)k, mean1 = sum.y / (float)k;
-    float2 var = make_float2(0.0f, 0.0f);
-    for (int i = threadIdx.x; i < k; i += blockDim.x) {
-        const float d0 = xs[i] - mean0;
-        var.x += d0 * d0;
+        const float d0 = xs[i] - shift0;
+        s0 += d0, q0 += d0 * d0;
         if (M > 1) {
-            const float d1 = xs[k + i] - mean1;
-            var.y += d1 * d1;
+            const float d1 = xs[k + i] - shift1;
+            s1 += d1, q1 += d1 * d1;
         }
     }
-    var = block_sum2(var, red);
-    const float inv0 = 1.0f / sqrtf(var.x / (float)k + 1e-5f);
-    const float inv1 = 1.0f / sqrtf(var.y / (float)k + 1e-5f);
+    const float4 sums = block_sum4(make_float4(s0, q0, s1, q1), red);
+    const float n = (float)k;
+    const float m0 = sums.x / n, m1 = sums.z / n; /* means of the shifted rows */
+    const float var0 = fmaxf(sums.y / n - m0 * m0, 0.0f), var1 = fmaxf(sums.w / n - m1 * m1, 0.0f);
+    const float mean0 = shift0 + m0, mean1 = shift1 + m1;
+    const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
+    /* every thread read xs[0] and xs[k] before the reduction's barriers, so they may change */
     for (int i = threadIdx.x; i < k; i += blockDim.x) {
         xs[i] = (xs[i] - mean0) * inv0 * w[i] + b[i];
         if (M > 1)

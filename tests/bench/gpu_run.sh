@@ -81,7 +81,9 @@ for part in $parts; do
       bench small bf16 ;;
     e2e) # the default step at every size, bf16 and int8, nothing else
       for size in small large medium; do
-        prepare $size; bench $size bf16; bench $size int8; [ $size = small ] || rm -rf "$keep/$size"
+        prepare $size; bench $size bf16; bench $size int8
+        [ -z "${PROFILE:-}" ] || TAG=profile bench $size bf16 --profile 1 # PROFILE=1: where it goes
+        [ $size = small ] || rm -rf "$keep/$size"
       done ;;
     codec) # where the step's and EnCodec's time goes (--profile 1), and another build's dgxm
       # (gpu-dist/bin/dgxm-old, when there) beside this one for a before/after in the same run
