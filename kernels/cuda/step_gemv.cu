@@ -18,8 +18,8 @@ using namespace dgxm_step;
  * same order, so the results are the same bits. */
 constexpr int UNROLL = 6;
 
-/* Each warp computes RW consecutive output features (more per warp when a launch has many, so
- * the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
+/* Each warp computes up to RW consecutive output features (more per warp when a launch has many,
+ * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
 template <int FMT, int M, int RW>
 __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     step_gemv_kernel(const dgxm_gemv_args a)
@@ -30,8 +30,16 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     constexpr int E = W::per_load;
     constexpr int T = UNROLL / RW > 0 ? UNROLL / RW : 1; /* loads per row per tile */
     const int lane = threadIdx.x & 31;
-    const int first = (blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5)) * RW;
     const int k = a.k, loads = k / E;
+    /* warp w of W computes features [w F / W, (w + 1) F / W): at most RW, and every SM gets
+     * the same share of the weights whatever F is */
+    int total = 0;
+    for (int i = 0; i < a.segments; i++)
+        total += a.seg[i].features;
+    const long long warps = (long long)gridDim.x * DGXM_STEP_GEMV_WARPS;
+    const long long w = (long long)blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5);
+    const int first = (int)(w * total / warps);
+    const int count = (int)((w + 1) * total / warps) - first;
 
     int feature[RW], seg_of[RW];
     const uint4 *wrow[RW];
@@ -41,7 +49,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
         int f = first + j, s = 0;
         while (s < a.segments && f >= a.seg[s].features)
             f -= a.seg[s++].features;
-        const bool active = s < a.segments;
+        const bool active = j < count && s < a.segments;
         any |= active;
         feature[j] = active ? f : -1;
         seg_of[j] = active ? s : 0;
@@ -182,22 +190,33 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     }
 }
 
-/* Rows per warp: the fewest that keep the grid within about two blocks per SM. */
-int rows_per_warp(int features, int sm_count)
+/* The grid: two blocks per SM (one wave) when at most 4 features a warp cover them, rows spread
+ * evenly over its warps (a grid of whole 8-feature blocks left a third of the SMs with half the
+ * rows of the others: 3072 features on 132 SMs made 192 blocks); beyond that, blocks of 4
+ * features a warp. */
+struct gemv_grid {
+    int blocks, rows_per_warp;
+};
+
+gemv_grid grid_for(int features, int sm_count)
 {
-    const int wave = DGXM_STEP_GEMV_WARPS * 2 * (sm_count > 0 ? sm_count : 1);
-    return features > 2 * wave ? 4 : features > wave ? 2 : 1;
+    const int slots = 2 * (sm_count > 0 ? sm_count : 1);
+    const int per_block = DGXM_STEP_GEMV_WARPS * 4;
+    if (features > slots * per_block)
+        return { (features + per_block - 1) / per_block, 4 };
+    const int blocks = features < slots ? features : slots;
+    const int warps = blocks * DGXM_STEP_GEMV_WARPS;
+    const int most = (features + warps - 1) / warps;
+    return { blocks, most };
 }
 
 template <int FMT, int M, int RW>
-dgxm_status launch_rw(const dgxm_gemv_args *a, int features, cudaStream_t s, bool pdl,
+dgxm_status launch_rw(const dgxm_gemv_args *a, int blocks, cudaStream_t s, bool pdl,
                       dgxm_error *err)
 {
-    const int per_block = DGXM_STEP_GEMV_WARPS * RW;
-    const unsigned blocks = (unsigned)((features + per_block - 1) / per_block);
     const size_t smem = dgxm_step_gemv_smem(FMT, M, a->k);
     const dgxm_gemv_args args = *a;
-    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M, RW>, dim3(blocks),
+    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M, RW>, dim3((unsigned)blocks),
                                            dim3(DGXM_STEP_GEMV_WARPS * 32), smem, s, pdl, args);
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "step gemv", "launch");
@@ -210,10 +229,12 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
     int features = 0;
     for (int i = 0; i < a->segments; i++)
         features += a->seg[i].features;
-    switch (rows_per_warp(features, a->sm_count)) {
-    case 4: return launch_rw<FMT, M, 4>(a, features, s, pdl, err);
-    case 2: return launch_rw<FMT, M, 2>(a, features, s, pdl, err);
-    default: return launch_rw<FMT, M, 1>(a, features, s, pdl, err);
+    const gemv_grid g = grid_for(features, a->sm_count);
+    switch (g.rows_per_warp) {
+    case 4: return launch_rw<FMT, M, 4>(a, g.blocks, s, pdl, err);
+    case 3: return launch_rw<FMT, M, 3>(a, g.blocks, s, pdl, err);
+    case 2: return launch_rw<FMT, M, 2>(a, g.blocks, s, pdl, err);
+    default: return launch_rw<FMT, M, 1>(a, g.blocks, s, pdl, err);
     }
 }
 
@@ -236,6 +257,8 @@ template <int FMT, int M> cudaError_t allow_smem(int bytes)
     cudaError_t e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1>, attr, bytes);
     if (e == cudaSuccess)
         e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2>, attr, bytes);
+    if (e == cudaSuccess)
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 3>, attr, bytes);
     if (e == cudaSuccess)
         e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4>, attr, bytes);
     return e;

@@ -100,7 +100,8 @@ typedef struct dgxm_gemv_args {
     int sm_count; /* sizes the grid */
 } dgxm_gemv_args;
 
-/* Output features in all segments; the launch covers them with 8 per block. */
+/* Output features in all segments, spread evenly over the warps of a grid of about two blocks
+ * per SM (step_gemv.cu). */
 dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
                            bool pdl, dgxm_error *err);
 /* Dynamic shared memory of a GEMV over k inputs and rows batch rows: x as floats, and with
