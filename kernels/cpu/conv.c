@@ -145,32 +145,42 @@ dgxm_status dgxm_cpu_conv1d(dgxm_backend *b, const float *x, int cin, int lin, c
 }
 
 typedef struct convt_job {
-    const float *x; /* [cin][row], input shifted right by `taps` zeros */
-    const float *w, *bias;
+    const float *x;  /* [cin][row], input shifted right by `taps` zeros */
+    const float *wp; /* packed weights: [phase][channel block][cin][taps][CB] */
+    const float *bias;
     float *y;
-    int cin, row, cout, k, stride, trim_left, lout, taps;
+    int cin, row, cout, blocks, k, stride, trim_left, lout, taps, tiles;
 } convt_job;
 
+/* Output channels per task: a task's packed weights (CONVT_CHANNELS x cin x taps floats a
+ * phase) stay in cache while it walks its time tile. */
+enum {
+    CONVT_CHANNELS = 32
+};
+
 /* Polyphase form: output o = q * stride + r - trim_left receives taps kk = r + i * stride from
- * inputs q - i. One micro-block: phase r, channels co.., q0..q0+n. */
-ALWAYS_INLINE void convt_micro(const convt_job *j, int r, int co, int cb, int q0, int n)
+ * inputs q - i. One micro-block: phase r, channel block cb (CB channels from cb * CB),
+ * q0..q0+n; wr is the block's packed weights for this phase. */
+ALWAYS_INLINE void convt_micro(const convt_job *j, const float *wr, int r, int cb, int q0, int n)
 {
+    const int co = cb * CB, count = j->cout - co < CB ? j->cout - co : CB;
+    const int taps = (j->k - r + j->stride - 1) / j->stride; /* this phase's */
     dgxm_v8 acc[CB][2];
-    for (int c = 0; c < cb; c++)
-        acc[c][0] = acc[c][1] = (dgxm_v8){ 0 } + (j->bias ? j->bias[co + c] : 0.0f);
+    for (int c = 0; c < CB; c++)
+        acc[c][0] = acc[c][1] = (dgxm_v8){ 0 } + (j->bias && c < count ? j->bias[co + c] : 0.0f);
     for (int ci = 0; ci < j->cin; ci++) {
         const float *xc = j->x + (size_t)ci * j->row + j->taps + q0;
-        const float *wc = j->w + ((size_t)ci * j->cout + co) * j->k;
-        for (int i = 0, kk = r; kk < j->k; i++, kk += j->stride) {
+        const float *wc = wr + (size_t)ci * j->taps * CB;
+        for (int i = 0; i < taps; i++) {
             const dgxm_v8 x0 = dgxm_load8(xc - i), x1 = dgxm_load8(xc - i + 8);
-            for (int c = 0; c < cb; c++) {
-                const float wv = wc[(size_t)c * j->k + kk];
+            for (int c = 0; c < CB; c++) {
+                const float wv = wc[i * CB + c];
                 acc[c][0] += wv * x0;
                 acc[c][1] += wv * x1;
             }
         }
     }
-    for (int c = 0; c < cb; c++) {
+    for (int c = 0; c < count; c++) {
         float tmp[TB];
         dgxm_store8(tmp, acc[c][0]);
         dgxm_store8(tmp + 8, acc[c][1]);
@@ -180,27 +190,29 @@ ALWAYS_INLINE void convt_micro(const convt_job *j, int r, int co, int cb, int q0
     }
 }
 
+/* A task: one time tile x one group of CONVT_CHANNELS output channels, every phase. */
 DGXM_HOT static void convt_range(void *ctx, size_t begin, size_t end)
 {
     const convt_job *j = ctx;
-    for (size_t tile = begin; tile < end; tile++) {
-        for (int r = 0; r < j->stride; r++) {
+    const int per_task = CONVT_CHANNELS / CB;
+    for (size_t task = begin; task < end; task++) {
+        const int tile = (int)(task % (size_t)j->tiles);
+        const int cb0 = (int)(task / (size_t)j->tiles) * per_task;
+        const int cb1 = cb0 + per_task < j->blocks ? cb0 + per_task : j->blocks;
+        for (int r = 0; r < j->stride && r < j->k; r++) {
             /* q whose output index q * stride + r - trim_left lies in [0, lout) */
             int qmin = (j->trim_left - r + j->stride - 1) / j->stride;
             if (j->trim_left - r <= 0)
                 qmin = 0;
             int last = j->lout - 1 + j->trim_left - r;
             int qmax = last < 0 ? 0 : last / j->stride + 1;
-            int lo = (int)tile * TIME_TILE, hi = lo + TIME_TILE;
+            int lo = tile * TIME_TILE, hi = lo + TIME_TILE;
             lo = lo > qmin ? lo : qmin;
             hi = hi < qmax ? hi : qmax;
-            for (int q0 = lo; q0 < hi; q0 += TB) {
-                int n = hi - q0 < TB ? hi - q0 : TB;
-                int co = 0;
-                for (; co + CB <= j->cout; co += CB)
-                    convt_micro(j, r, co, CB, q0, n);
-                for (; co < j->cout; co++)
-                    convt_micro(j, r, co, 1, q0, n);
+            for (int cb = cb0; cb < cb1; cb++) {
+                const float *wr = j->wp + ((size_t)r * j->blocks + cb) * j->cin * j->taps * CB;
+                for (int q0 = lo; q0 < hi; q0 += TB)
+                    convt_micro(j, wr, r, cb, q0, hi - q0 < TB ? hi - q0 : TB);
             }
         }
     }
@@ -226,9 +238,31 @@ dgxm_status dgxm_cpu_conv_transpose1d(dgxm_backend *b, const float *x, int cin, 
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "conv_transpose1d: input %dx%d", cin, lin);
     for (int c = 0; c < cin; c++)
         memcpy(shifted + (size_t)c * row + taps, x + (size_t)c * lin, (size_t)lin * sizeof *x);
-    convt_job job = { shifted, w, bias, y, cin, row, cout, k, stride, trim_left, lout, taps };
-    dgxm_parallel_for(dgxm_cpu_pool(b), ((size_t)qs + TIME_TILE - 1) / TIME_TILE, 1, convt_range,
-                      &job);
+    /* phases whose taps all lie past k (stride > k) are bias alone */
+    for (int co = 0; stride > k && co < cout; co++)
+        for (int o = 0; o < lout; o++)
+            if ((o + trim_left) % stride >= k)
+                y[(size_t)co * lout + o] = bias ? bias[co] : 0.0f;
+    const int blocks = (cout + CB - 1) / CB;
+    const int phases = stride < k ? stride : k;
+    float *wp = calloc((size_t)phases * blocks * cin * taps * CB, sizeof *wp);
+    if (!wp) {
+        free(shifted);
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "conv_transpose1d: weights %dx%dx%d", cin, cout,
+                              k);
+    }
+    for (int r = 0; r < phases; r++)
+        for (int co = 0; co < cout; co++)
+            for (int ci = 0; ci < cin; ci++)
+                for (int i = 0, kk = r; kk < k; i++, kk += stride)
+                    wp[((((size_t)r * blocks + co / CB) * cin + ci) * taps + i) * CB + co % CB] =
+                        w[((size_t)ci * cout + co) * k + kk];
+    const int tiles = (qs + TIME_TILE - 1) / TIME_TILE;
+    convt_job job = { shifted, wp, bias,   y,         cin,  row,  cout,
+                      blocks,  k,  stride, trim_left, lout, taps, tiles };
+    const size_t groups = ((size_t)blocks * CB + CONVT_CHANNELS - 1) / CONVT_CHANNELS;
+    dgxm_parallel_for(dgxm_cpu_pool(b), (size_t)tiles * groups, 1, convt_range, &job);
+    free(wp);
     free(shifted);
     return DGXM_OK;
 }
