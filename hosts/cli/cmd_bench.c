@@ -393,6 +393,13 @@ out:
 }
 
 /* Op-by-op step times at three positions (no generation): the CPU's quick mode. */
+/* Codes for timing EnCodec alone: spread over each codebook, the same at every call. */
+static void synthetic_codes(const dgxm_encodec_config *ec, int frames, int32_t *codes)
+{
+    for (int i = 0; i < ec->num_quantizers * frames; i++)
+        codes[i] = (i * 7919) % ec->codebook_size;
+}
+
 static int run_positions(parts *p, const bench_args *a, float *cond, int lt, float *logits,
                          figures *f, dgxm_error *err)
 {
@@ -414,8 +421,7 @@ static int run_positions(parts *p, const bench_args *a, float *cond, int lt, flo
         free(codes), free(audio);
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "bench: out of memory"), -1;
     }
-    for (int i = 0; i < p->cfg->encodec.num_quantizers * f->frames; i++)
-        codes[i] = (i * 7919) % p->cfg->encodec.codebook_size;
+    synthetic_codes(&p->cfg->encodec, f->frames, codes);
     double e0 = now_s();
     rc = dgxm_encodec_decode(p->codec, codes, f->frames, f->frames, audio, err) ? -1 : 0;
     f->codec_ms = (now_s() - e0) * 1e3 * p->cfg->decoder.audio_channels;
@@ -437,8 +443,7 @@ static void profile_codec(parts *p, const figures *f)
     dgxm_error_clear(&e);
     int n = -1;
     if (codes && audio && !dgxm_encodec_set_profile(p->codec, true, &e)) {
-        for (int i = 0; i < ec->num_quantizers * f->frames; i++)
-            codes[i] = (i * 7919) % ec->codebook_size;
+        synthetic_codes(ec, f->frames, codes);
         if (!dgxm_encodec_decode(p->codec, codes, f->frames, f->frames, audio, &e))
             n = dgxm_encodec_profile(p->codec, t, 64);
         dgxm_encodec_set_profile(p->codec, false, &e);

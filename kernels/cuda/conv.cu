@@ -130,6 +130,21 @@ template <int CO> static __global__ void __launch_bounds__(CONV_THREADS) conv1d_
     store_tile<CO>(acc, a.bias, a.y, co0, a.cout, a.lout, t0 + tt, a.lout, 1, 0);
 }
 
+/* Shared memory a block of either convolution may stage. */
+static size_t smem_budget(const dgxm_cuda_backend *cb)
+{
+    return cb->info.smem_per_block < CONV_SMEM_BUDGET ? cb->info.smem_per_block : CONV_SMEM_BUDGET;
+}
+
+/* Input channels a block stages at once: as many as the budget holds, at most CONV_MAX_GROUP
+ * and cin (per_channel <= budget). */
+static int channel_group(size_t budget, size_t per_channel, int cin)
+{
+    const size_t fit = budget / per_channel;
+    const int most = cin < CONV_MAX_GROUP ? cin : CONV_MAX_GROUP;
+    return fit < (size_t)most ? (int)fit : most;
+}
+
 /* Output channels per block: 16 where there are that many (more reuse of every input read),
  * else 4 (EnCodec's final one-channel conv). */
 static int channels_per_block(int cout)
@@ -163,18 +178,13 @@ dgxm_status dgxm_cuda_conv1d(dgxm_backend *b, const float *x, int cin, int lin, 
     const int co_block = channels_per_block(cout);
     const long long window = (long long)(CONV_TILE - 1) * stride + span;
     const size_t per_channel = (size_t)(window + (long long)co_block * k) * sizeof(float);
-    const size_t budget =
-        cb->info.smem_per_block < CONV_SMEM_BUDGET ? cb->info.smem_per_block : CONV_SMEM_BUDGET;
+    const size_t budget = smem_budget(cb);
     if (per_channel > budget)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
                               "cuda conv1d: k %d, stride %d, dilation %d need %zu bytes of shared "
                               "memory per channel, over the %zu a block may use",
                               k, stride, dilation, per_channel, budget);
-    int group = (int)(budget / per_channel);
-    if (group > CONV_MAX_GROUP)
-        group = CONV_MAX_GROUP;
-    if (group > cin)
-        group = cin;
+    const int group = channel_group(budget, per_channel, cin);
     a.group = group;
     a.window = (int)window;
     const dim3 grid((unsigned int)((a.lout + CONV_TILE - 1) / CONV_TILE),
@@ -267,18 +277,13 @@ dgxm_status dgxm_cuda_conv_transpose1d(dgxm_backend *b, const float *x, int cin,
     const int taps = (k + stride - 1) / stride;
     const size_t per_channel =
         (size_t)((long long)CONV_TILE + taps - 1 + (long long)co_block * taps) * sizeof(float);
-    const size_t budget =
-        cb->info.smem_per_block < CONV_SMEM_BUDGET ? cb->info.smem_per_block : CONV_SMEM_BUDGET;
+    const size_t budget = smem_budget(cb);
     if (per_channel > budget)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
                               "cuda conv_transpose1d: k %d, stride %d need %zu bytes of shared "
                               "memory per channel, over the %zu a block may use",
                               k, stride, per_channel, budget);
-    int group = (int)(budget / per_channel);
-    if (group > CONV_MAX_GROUP)
-        group = CONV_MAX_GROUP;
-    if (group > cin)
-        group = cin;
+    const int group = channel_group(budget, per_channel, cin);
     convt_args a;
     a.x = x, a.w = w, a.bias = bias, a.y = y;
     a.cin = cin, a.lin = lin, a.cout = cout, a.k = k, a.stride = stride, a.trim_left = trim_left;

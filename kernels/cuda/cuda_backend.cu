@@ -24,8 +24,10 @@ bool dgxm_cuda_sticky(cudaError_t e)
     case cudaErrorInvalidAddressSpace:
     case cudaErrorInvalidPc:
     case cudaErrorAssert:
-    case cudaErrorECCUncorrectable: return true;
-    default: return false;
+    case cudaErrorECCUncorrectable:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -296,7 +298,8 @@ dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err)
     if (e != cudaSuccess || count == 0) {
         (void)cudaGetLastError();
         dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda backend: no CUDA device (%s%s%s)",
-                       e != cudaSuccess ? cudaGetErrorName(e) : "", e != cudaSuccess ? ": " : "",
+                       e != cudaSuccess ? cudaGetErrorName(e) : "",
+                       e != cudaSuccess ? ": " : "",
                        e != cudaSuccess ? cudaGetErrorString(e) : "the driver lists none");
         return NULL;
     }

@@ -72,45 +72,32 @@ __device__ __forceinline__ float gelu(float y)
     return 0.5f * y * (1.0f + erff(y * 0.70710678118654752f));
 }
 
-/* Sum of a pair over the block (every thread gets it): both batch rows' statistics in one
- * reduction. red holds 64 floats. */
-__device__ __forceinline__ float2 block_sum2(float2 v, float *red)
+/* Sums of N values over the block (every thread gets them), each summed in the same fixed
+ * order. red holds 32 N floats. */
+template <int N> __device__ __forceinline__ void block_sums(float (&v)[N], float *red)
 {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    v.x = dgxm_warp_sum(v.x);
-    v.y = dgxm_warp_sum(v.y);
+#pragma unroll
+    for (int i = 0; i < N; i++)
+        v[i] = dgxm_warp_sum(v[i]);
     if (lane == 0)
-        red[warp] = v.x, red[32 + warp] = v.y;
+#pragma unroll
+        for (int i = 0; i < N; i++)
+            red[32 * i + warp] = v[i];
     __syncthreads();
-    v.x = lane < warps ? red[lane] : 0.0f;
-    v.y = lane < warps ? red[32 + lane] : 0.0f;
-    v.x = dgxm_warp_sum(v.x);
-    v.y = dgxm_warp_sum(v.y);
+#pragma unroll
+    for (int i = 0; i < N; i++)
+        v[i] = dgxm_warp_sum(lane < warps ? red[32 * i + lane] : 0.0f);
     __syncthreads();
-    return v;
 }
 
-/* Sum of four values over the block (every thread gets them). red holds 128 floats. */
-__device__ __forceinline__ float4 block_sum4(float4 v, float *red)
+/* Sum of a pair over the block: both batch rows' statistics in one reduction. red holds 64
+ * floats. */
+__device__ __forceinline__ float2 block_sum2(float2 v, float *red)
 {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    v.x = dgxm_warp_sum(v.x);
-    v.y = dgxm_warp_sum(v.y);
-    v.z = dgxm_warp_sum(v.z);
-    v.w = dgxm_warp_sum(v.w);
-    if (lane == 0)
-        red[warp] = v.x, red[32 + warp] = v.y, red[64 + warp] = v.z, red[96 + warp] = v.w;
-    __syncthreads();
-    v.x = lane < warps ? red[lane] : 0.0f;
-    v.y = lane < warps ? red[32 + lane] : 0.0f;
-    v.z = lane < warps ? red[64 + lane] : 0.0f;
-    v.w = lane < warps ? red[96 + lane] : 0.0f;
-    v.x = dgxm_warp_sum(v.x);
-    v.y = dgxm_warp_sum(v.y);
-    v.z = dgxm_warp_sum(v.z);
-    v.w = dgxm_warp_sum(v.w);
-    __syncthreads();
-    return v;
+    float s[2] = { v.x, v.y };
+    block_sums<2>(s, red);
+    return make_float2(s[0], s[1]);
 }
 
 /* Normalises the block's copy of x in place (biased variance, eps 1e-5, as the CPU oracle); the
@@ -131,10 +118,12 @@ __device__ void layer_norm_shared(float *xs, int k, const float *w, const float 
             s1 += d1, q1 += d1 * d1;
         }
     }
-    const float4 sums = block_sum4(make_float4(s0, q0, s1, q1), red);
+    float sums[4] = { s0, q0, s1, q1 };
+    block_sums<4>(sums, red);
     const float n = (float)k;
-    const float m0 = sums.x / n, m1 = sums.z / n; /* means of the shifted rows */
-    const float var0 = fmaxf(sums.y / n - m0 * m0, 0.0f), var1 = fmaxf(sums.w / n - m1 * m1, 0.0f);
+    const float m0 = sums[0] / n, m1 = sums[2] / n; /* means of the shifted rows */
+    const float var0 = fmaxf(sums[1] / n - m0 * m0, 0.0f),
+                var1 = fmaxf(sums[3] / n - m1 * m1, 0.0f);
     const float mean0 = shift0 + m0, mean1 = shift1 + m1;
     const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
     /* every thread read xs[0] and xs[k] before the reduction's barriers, so they may change */
