@@ -434,9 +434,8 @@ dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err
     const dgxm_fused_desc *d = &p->desc;
     const dgxm_weight_format f = p->format == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : p->format;
     /* The cluster kernel (one launch for both GEMVs) wherever the device can run it, unless
-     * DGXM_CUDA_CROSS_FOLD says otherwise (=cluster: it or the rule below; any other value:
-     * the rule below) or the persistent step, which has its own form of the fold, is asked
-     * for. */
+     * DGXM_CUDA_CROSS_FOLD says otherwise (=cluster: it or the rule below) or the persistent
+     * step, which has its own form of the fold, is asked for. */
     dgxm_cross_cluster_args plan;
     memset(&plan, 0, sizeof plan);
     plan.format = f;
