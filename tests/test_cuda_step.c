@@ -10,9 +10,8 @@
  * - with LM heads whose rows repeat (so logits tie at and around the k-th value, with more
  *   survivors than the sampler's threads), the device's token is still the host sampler's.
  * Every case runs on each form of the step: one kernel per phase with the cross-attention
- * folded where it pays (the default: one cluster launch where the device can), always folded into
- * two GEMVs (DGXM_CUDA_CROSS_FOLD=1), folded into one cluster launch (=cluster, sm_90 and later),
- * never folded (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to heads in one
+ * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1), never folded
+ * (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to heads in one
  * cooperative launch, 3 kernels a step) with the cross-attention folded where it pays and never
  * folded; each case checks the kernel count of its form (a device before sm_90 runs the
  * persistent forms kernel per phase).
@@ -44,16 +43,14 @@
 typedef enum step_form {
     FORM_DEFAULT,
     FORM_FOLDED,
-    FORM_CLUSTER,
     FORM_UNFOLDED,
     FORM_PERSISTENT,
     FORM_PERSISTENT_UNFOLDED
 } step_form;
 static step_form form;
-static const char *const form_names[] = { "per-phase", "folded",     "cluster",
-                                          "unfolded",  "persistent", "persistent unfolded" };
+static const char *const form_names[] = { "per-phase", "folded", "unfolded", "persistent",
+                                          "persistent unfolded" };
 static bool persistent_capable; /* the device runs the persistent step (sm_90+, cooperative) */
-static bool cluster_capable;    /* ... and the cross-attention cluster kernel (sm_90+) */
 
 static int use_form(step_form f)
 {
@@ -62,8 +59,6 @@ static int use_form(step_form f)
     unsetenv("DGXM_CUDA_PERSISTENT");
     if (f == FORM_FOLDED)
         return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
-    if (f == FORM_CLUSTER)
-        return setenv("DGXM_CUDA_CROSS_FOLD", "cluster", 1);
     if (f == FORM_UNFOLDED || f == FORM_PERSISTENT_UNFOLDED)
         if (setenv("DGXM_CUDA_CROSS_FOLD", "0", 1))
             return -1;
@@ -84,12 +79,6 @@ static int form_folded(void **state)
 {
     (void)state;
     return use_form(FORM_FOLDED);
-}
-
-static int form_cluster(void **state)
-{
-    (void)state;
-    return use_form(FORM_CLUSTER);
 }
 
 static int form_unfolded(void **state)
@@ -126,7 +115,6 @@ static dgxm_backend *gpu_or_skip(void)
         fail_msg("a CUDA device is present but the backend did not start: %s", err.message);
     const dgxm_cuda_info *info = dgxm_cuda_backend_info(b);
     persistent_capable = info->cc_major >= 9 && info->cooperative_launch;
-    cluster_capable = info->cc_major >= 9;
     return b;
 }
 
@@ -301,8 +289,7 @@ static int host_choice(const float *logits, const model *m, int rows, int k, con
 }
 
 /* The step took the form this case asks for: 3 kernels (persistent), or 8 a layer with the
- * three-phase cross-attention, 7 folded into two GEMVs, 6 folded into one cluster launch, 5
- * without text, plus 4 around them. */
+ * three-phase cross-attention, 7 folded, 5 without text, plus 4 around them. */
 static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
 {
     const int kernels = dgxm_decoder_fused_kernels(f);
@@ -311,8 +298,6 @@ static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
         want = 3;
     else if (form == FORM_FOLDED)
         want = (lt > 0 ? 7 : 5) * layers + 4;
-    else if (form == FORM_CLUSTER && cluster_capable)
-        want = (lt > 0 ? 6 : 5) * layers + 4;
     else if (form == FORM_UNFOLDED)
         want = (lt > 0 ? 8 : 5) * layers + 4;
     if (want >= 0 && kernels != want)
@@ -577,9 +562,6 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_folded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_folded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_folded),
-        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_cluster),
-        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_cluster),
-        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_cluster),
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_unfolded),

@@ -61,14 +61,14 @@ __global__ void fold_query_kernel(const dgxm_matrix wq, const float *k, int lt, 
 
 /* B: one thread per (output o, column h * L + t). */
 __global__ void fold_output_kernel(const dgxm_matrix wo, const float *v, int lt, int padded,
-                                   int heads, int head_dim, dgxm_matrix b)
+                                   int head_dim, dgxm_matrix b)
 {
     const int c = blockIdx.x * blockDim.x + threadIdx.x, o = blockIdx.y;
     if (c >= b.cols)
         return;
     const int h = c / padded, t = c % padded, hidden = wo.cols;
     float acc = 0.0f;
-    if (t < lt && h < heads)
+    if (t < lt)
         for (int d = 0; d < head_dim; d++)
             acc += element(wo, o, h * head_dim + d) * v[(size_t)t * hidden + h * head_dim + d];
     put(b, (size_t)o * b.cols + c, acc);
@@ -88,7 +88,7 @@ dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, c
     cudaError_t e = cudaGetLastError();
     if (e == cudaSuccess) {
         fold_output_kernel<<<dim3((unsigned)(b->cols + threads - 1) / threads, (unsigned)b->rows),
-                             threads, 0, s>>>(*wo, v, lt, padded, heads, head_dim, *b);
+                             threads, 0, s>>>(*wo, v, lt, padded, head_dim, *b);
         e = cudaGetLastError();
     }
     if (e != cudaSuccess)

@@ -165,32 +165,12 @@ dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool
                               dgxm_error *err);
 
 /* The folded cross-attention of one layer (step_cross_fold.cu): a = [heads * L][hidden] and
- * b = [hidden][b->cols] in their formats, L = a->rows / heads >= lt, column h * L + t of b for
- * head h and text position t (b->cols >= heads * L; columns past it are zero), from the layer's
- * query and output projections and the text's keys and values k, v [lt][hidden] (float32).
- * Queued on s. */
+ * b = [hidden][heads * L] in their formats, L = a->rows / heads >= lt, from the layer's query
+ * and output projections and the text's keys and values k, v [lt][hidden] (float32). Queued on
+ * s. */
 dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, const float *k,
                                  const float *v, int lt, int heads, dgxm_matrix *a, dgxm_matrix *b,
                                  cudaStream_t s, dgxm_error *err);
-
-/* The folded cross-attention of the conditioned row in one cluster launch
- * (step_cross_cluster.cu): x[0][o] += sum_c b[o][c] p[c], p the per-head softmax of
- * a . LayerNorm(x[0]). Layout: a [heads * lt][hidden], b [hidden][cols] (L = lt). */
-typedef struct dgxm_cross_cluster_args {
-    const void *a, *b;
-    int format; /* f32, bf16 or f16 */
-    int hidden, heads, lt, cols;
-    const float *ln_w, *ln_b;
-    float *x;
-    int cluster; /* blocks of the one cluster, set by the plan */
-} dgxm_cross_cluster_args;
-
-/* Sets p->cluster to the widest cluster (16 or 8 blocks) this device can run the kernel in
- * with its slices in shared memory and returns it; 0 when it cannot (before sm_90, or too
- * little shared memory): the caller then uses the two GEMVs. Sets the kernel's attributes. */
-int dgxm_step_cross_cluster_plan(dgxm_cross_cluster_args *p, const dgxm_cuda_info *info);
-dgxm_status dgxm_step_cross_cluster(const dgxm_cross_cluster_args *p, cudaStream_t s, bool pdl,
-                                    dgxm_error *err);
 
 /* What one phase of the persistent step does: a GEMV over every block, or one of the two
  * attentions (split over time, blocks taking the splits in turn). */

@@ -37,7 +37,6 @@
  * is read back through L2 only (ld.cg): other blocks wrote it during this launch and L1 is not
  * coherent between SMs. */
 #include "step_attention_block.cuh"
-#include "step_bulk_copy.cuh"
 #include "step_gemv_common.cuh"
 
 #include <stdlib.h>
@@ -109,6 +108,83 @@ __device__ __forceinline__ void stamp(unsigned long long *timeline, int phase, i
     unsigned long long t;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
     timeline[((size_t)phase * gridDim.x + blockIdx.x) * DGXM_PERSIST_STAMPS + what] = t;
+}
+
+/* The bulk-copy ring's primitives (PTX of sm_90 and later). Each slot has one mbarrier that
+ * completes when its copy has landed; its phase bit flips once per use of the slot. */
+__device__ __forceinline__ unsigned shared_address(const void *p)
+{
+    return (unsigned)__cvta_generic_to_shared(p);
+}
+
+__device__ __forceinline__ void slot_init(unsigned long long *bar, unsigned arrivals)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(shared_address(bar)), "r"(arrivals)
+                 : "memory");
+#endif
+}
+
+/* The initialised barriers visible to the copy engine before the first copy. */
+__device__ __forceinline__ void slot_init_fence(void)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+    asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void slot_fill(void *dst, const void *src, unsigned bytes,
+                                          unsigned long long *bar)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile(
+        "mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(shared_address(bar)),
+        "r"(bytes)
+        : "memory");
+    asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], "
+                 "%2, [%3];" ::"r"(shared_address(dst)),
+                 "l"(src), "r"(bytes), "r"(shared_address(bar))
+                 : "memory");
+#endif
+}
+
+__device__ __forceinline__ void slot_wait(unsigned long long *bar, unsigned parity)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    unsigned done = 0;
+    do {
+        asm volatile("{\n\t.reg .pred p;\n\t"
+                     "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
+                     "selp.u32 %0, 1, 0, p;\n\t}"
+                     : "=r"(done)
+                     : "r"(shared_address(bar)), "r"(parity)
+                     : "memory");
+    } while (!done);
+#endif
+}
+
+/* Whether the phase of the given parity has completed, without waiting. */
+__device__ __forceinline__ bool slot_test(unsigned long long *bar, unsigned parity)
+{
+    unsigned done = 1;
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("{\n\t.reg .pred p;\n\t"
+                 "mbarrier.test_wait.parity.shared::cta.b64 p, [%1], %2;\n\t"
+                 "selp.u32 %0, 1, 0, p;\n\t}"
+                 : "=r"(done)
+                 : "r"(shared_address(bar)), "r"(parity)
+                 : "memory");
+#endif
+    return done != 0;
+}
+
+/* One warp's arrival at a slot's "read" barrier (its lane 0, after the warp's reads). */
+__device__ __forceinline__ void slot_release(unsigned long long *bar)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(shared_address(bar)) : "memory");
+#endif
 }
 
 /* Asynchronous 16-byte copies into shared memory through L2 (cp.async, sm_80 and later): the

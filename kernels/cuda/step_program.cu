@@ -48,9 +48,7 @@ struct dgxm_fused_program {
     unsigned *barrier;
     /* the folded cross-attention (step_cross_fold.cu), per layer, when fold is set */
     bool fold;
-    int fold_len; /* L: text positions per head, lt rounded up to a multiple of 8 (lt for the
-                   * cluster kernel) */
-    int cross_cluster; /* > 0: blocks of the cluster kernel that runs each layer's fold */
+    int fold_len; /* L: text positions per head, lt rounded up to a multiple of 8 */
     dgxm_matrix *cross_a, *cross_b;
     float *scores; /* [heads * L] */
     /* profiling: an event after every kernel of one uncaptured step */
@@ -201,26 +199,6 @@ dgxm_status project(dgxm_fused_program *p, cudaStream_t s, const dgxm_matrix *w,
     return st;
 }
 
-/* The cluster kernel's arguments for layer i's folded cross-attention. */
-dgxm_cross_cluster_args cluster_args(const dgxm_fused_program *p, int i)
-{
-    const dgxm_fused_desc *d = &p->desc;
-    dgxm_cross_cluster_args c;
-    memset(&c, 0, sizeof c);
-    c.a = p->cross_a[i].data;
-    c.b = p->cross_b[i].data;
-    c.format = p->cross_a[i].format;
-    c.hidden = d->hidden;
-    c.heads = d->heads;
-    c.lt = d->lt;
-    c.cols = p->cross_b[i].cols;
-    c.ln_w = d->layer[i].ln_cross_w;
-    c.ln_b = d->layer[i].ln_cross_b;
-    c.x = p->x;
-    c.cluster = p->cross_cluster;
-    return c;
-}
-
 dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
@@ -248,12 +226,7 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
              project(p, s, l->o, p->attn, R, NULL, NULL, p->x, DGXM_GEMV_ACCUM, "o+residual", err)))
         return st;
 
-    if (p->cross_cluster) { /* the conditioned row only, as below */
-        dgxm_cross_cluster_args c = cluster_args(p, i);
-        if ((st = dgxm_step_cross_cluster(&c, s, p->pdl, err)))
-            return st;
-        mark(p, s, "ln+cross-attention (cluster)");
-    } else if (p->fold) { /* the conditioned row only, as below */
+    if (p->fold) { /* the conditioned row only, as below */
         if ((st = project(p, s, &p->cross_a[i], p->x, 1, l->ln_cross_w, l->ln_cross_b, p->scores,
                           DGXM_GEMV_STORE, "ln+cross-scores", err)))
             return st;
@@ -410,16 +383,16 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     return DGXM_OK;
 }
 
-/* Whether to fold the cross-attention into two GEMVs: DGXM_CUDA_CROSS_FOLD=0 never, =1
- * whenever it fits the GEMV's shared memory, otherwise when the folded matrices (heads * L rows
- * or columns) are no more bytes than the two projections they replace. */
+/* Whether to fold the cross-attention: DGXM_CUDA_CROSS_FOLD=0 never, =1 whenever it fits the
+ * GEMV's shared memory, otherwise when the folded matrices (heads * L rows or columns) are no
+ * more bytes than the two projections they replace. */
 bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
 {
     const dgxm_fused_desc *d = &p->desc;
     const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
     if (d->lt < 1 || d->heads * len > k_max || env_is("DGXM_CUDA_CROSS_FOLD", "0"))
         return false;
-    if (env_is("DGXM_CUDA_CROSS_FOLD", "1") || env_is("DGXM_CUDA_CROSS_FOLD", "cluster"))
+    if (env_is("DGXM_CUDA_CROSS_FOLD", "1"))
         return true;
     const int fold_bytes = f == DGXM_WEIGHT_F32 ? 4 : 2;
     const int layer_bytes = p->format == DGXM_WEIGHT_F32    ? 4
@@ -432,25 +405,11 @@ bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
 dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
+    const int len = (d->lt + 7) / 8 * 8;
     const dgxm_weight_format f = p->format == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : p->format;
-    /* The cluster kernel (one launch for both GEMVs) wherever the device can run it, unless
-     * DGXM_CUDA_CROSS_FOLD says otherwise (=cluster: it or the rule below) or the persistent
-     * step, which has its own form of the fold, is asked for. */
-    dgxm_cross_cluster_args plan;
-    memset(&plan, 0, sizeof plan);
-    plan.format = f;
-    plan.hidden = d->hidden;
-    plan.heads = d->heads;
-    plan.lt = d->lt;
-    plan.cols = (d->heads * d->lt + 7) / 8 * 8;
-    const char *choice = getenv("DGXM_CUDA_CROSS_FOLD");
-    const bool cluster = d->lt > 0 && (!choice || !strcmp(choice, "cluster")) &&
-                         !env_is("DGXM_CUDA_PERSISTENT", "1") &&
-                         dgxm_step_cross_cluster_plan(&plan, &dgxm_cuda(b)->info) > 0;
-    const int len = cluster ? d->lt : (d->lt + 7) / 8 * 8;
-    if (!cluster && !fold_wanted(p, len, f))
+    if (!fold_wanted(p, len, f))
         return DGXM_OK;
-    const int hl = d->heads * len, h = d->hidden, cols = cluster ? plan.cols : hl;
+    const int hl = d->heads * len, h = d->hidden;
     const size_t esize = f == DGXM_WEIGHT_F32 ? 4 : 2;
     p->cross_a = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_a));
     p->cross_b = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_b));
@@ -460,14 +419,13 @@ dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err
         return dgxm_error_set(err, DGXM_ERR_NOMEM, "cross-attention fold: device memory");
     p->fold_len = len;
     p->fold = true; /* program_free releases what was made if a layer fails */
-    p->cross_cluster = cluster ? plan.cluster : 0;
     cudaStream_t s = dgxm_cuda(b)->stream;
     for (int i = 0; i < d->layers; i++) {
         dgxm_matrix *a = &p->cross_a[i], *o = &p->cross_b[i];
         *a = { f, hl, h, NULL, NULL };
-        *o = { f, h, cols, NULL, NULL };
+        *o = { f, h, hl, NULL, NULL };
         if (!grab(b, reinterpret_cast<char **>(&a->data), (size_t)hl * h * esize) ||
-            !grab(b, reinterpret_cast<char **>(&o->data), (size_t)cols * h * esize))
+            !grab(b, reinterpret_cast<char **>(&o->data), (size_t)hl * h * esize))
             return dgxm_error_set(err, DGXM_ERR_NOMEM,
                                   "cross-attention fold: device memory for layer %d", i);
         const dgxm_fused_layer *l = &p->layers[i];
