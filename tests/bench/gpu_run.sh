@@ -6,7 +6,7 @@
 #   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [persist-big]
 #                          [bench-big] [latency]
 #                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small] [e2e]
-#                          [codec] [ab]
+#                          [codec] [ab] [env-ab]
 #   ab: every size, bf16 and int8, gpu-dist/bin/dgxm-old then this build, for a before/after
 #   old-small: the persistent step and the graph of another build's dgxm, put at
 #   gpu-dist/bin/dgxm-old, for a before/after in the same run
@@ -94,6 +94,13 @@ for part in $parts; do
         DGXM=$run/dgxm-old TAG=old bench small bf16; bench small bf16
         DGXM=$run/dgxm-old TAG=old bench small int8; bench small int8
       fi ;;
+    env-ab) # every size (AB_SIZES), bf16 and int8: with the settings AB_ENV (for example
+      # DGXM_CUDA_PREFETCH=0) as TAG=variant, then without, for a before/after in one binary
+      for size in ${AB_SIZES:-small medium large}; do
+        prepare $size
+        for d in bf16 int8; do (export ${AB_ENV:?}; TAG=variant bench $size $d); bench $size $d; done
+        [ $size = small ] || rm -rf "$keep/$size"
+      done ;;
     ab)
       for size in small medium large; do
         prepare $size
