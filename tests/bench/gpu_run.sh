@@ -7,7 +7,8 @@
 #                          [bench-big] [latency]
 #                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small] [e2e]
 #                          [codec] [ab] [env-ab]
-#   ab: every size, bf16 and int8, gpu-dist/bin/dgxm-old then this build, for a before/after
+#   ab: every size (AB_SIZES), bf16 and int8, gpu-dist/bin/dgxm-old then this build, for a
+#   before/after; env-ab: the same with this build under the settings AB_ENV first
 #   old-small: the persistent step and the graph of another build's dgxm, put at
 #   gpu-dist/bin/dgxm-old, for a before/after in the same run
 set -uo pipefail
@@ -35,6 +36,17 @@ bench() { # size dtype [extra...]
   timeout 300 "${DGXM:-$run/dgxm}" bench --model "$keep/$size" --device cuda --dtype "$dtype" --seconds 16 \
     --json "$out/dgxm-$tag.json" "$@" > "$out/dgxm-$tag.txt" 2>&1
   echo "bench $tag rc=$?"; tail -6 "$out/dgxm-$tag.txt"
+}
+# The variants of a before/after: another build's dgxm (gpu-dist/bin/dgxm-old), or this one
+# with the settings AB_ENV.
+old_build() { DGXM=$run/dgxm-old TAG=old bench "$@"; }
+with_env() { (export ${AB_ENV:?}; TAG=variant bench "$@"); }
+pairs() { # variant: every size (AB_SIZES), bf16 and int8, the variant then this build
+  for size in ${AB_SIZES:-small medium large}; do
+    prepare $size
+    for d in bf16 int8; do "$1" $size $d; bench $size $d; done
+    [ $size = small ] || rm -rf "$keep/$size"
+  done
 }
 prepare() { # size
   mkdir -p "$keep/$1"
@@ -91,22 +103,13 @@ for part in $parts; do
       prepare small
       TAG=profile bench small bf16 --profile 1
       if [ -x "$run/dgxm-old" ]; then
-        DGXM=$run/dgxm-old TAG=old bench small bf16; bench small bf16
-        DGXM=$run/dgxm-old TAG=old bench small int8; bench small int8
+        old_build small bf16; bench small bf16
+        old_build small int8; bench small int8
       fi ;;
-    env-ab) # every size (AB_SIZES), bf16 and int8: with the settings AB_ENV (for example
-      # DGXM_CUDA_PREFETCH=0) as TAG=variant, then without, for a before/after in one binary
-      for size in ${AB_SIZES:-small medium large}; do
-        prepare $size
-        for d in bf16 int8; do (export ${AB_ENV:?}; TAG=variant bench $size $d); bench $size $d; done
-        [ $size = small ] || rm -rf "$keep/$size"
-      done ;;
-    ab)
-      for size in small medium large; do
-        prepare $size
-        for d in bf16 int8; do DGXM=$run/dgxm-old TAG=old bench $size $d; bench $size $d; done
-        [ $size = small ] || rm -rf "$keep/$size"
-      done ;;
+    env-ab) # with the settings AB_ENV (for example DGXM_CUDA_CROSS_FOLD=0), then without:
+      # a before/after in one binary
+      pairs with_env ;;
+    ab) pairs old_build ;;
     old-small)
       prepare small
       for d in bf16 int8; do
