@@ -10,10 +10,11 @@
  * - with LM heads whose rows repeat (so logits tie at and around the k-th value, with more
  *   survivors than the sampler's threads), the device's token is still the host sampler's.
  * Every case runs on each form of the step: one kernel per phase with the cross-attention
- * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1), never folded
- * (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to heads in one
- * cooperative launch, 3 kernels a step) with the cross-attention folded where it pays and never
- * folded; each case checks the kernel count of its form (a device before sm_90 runs the
+ * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1: into the
+ * neighbouring launches where the layers are not int8), always folded into two GEMVs of its
+ * own (=2), never folded (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to
+ * heads in one cooperative launch, 3 kernels a step) with the cross-attention folded where it pays
+ * and never folded; each case checks the kernel count of its form (a device before sm_90 runs the
  * persistent forms kernel per phase).
  * Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
@@ -43,13 +44,14 @@
 typedef enum step_form {
     FORM_DEFAULT,
     FORM_FOLDED,
+    FORM_FOLDED_TWO,
     FORM_UNFOLDED,
     FORM_PERSISTENT,
     FORM_PERSISTENT_UNFOLDED
 } step_form;
 static step_form form;
-static const char *const form_names[] = { "per-phase", "folded", "unfolded", "persistent",
-                                          "persistent unfolded" };
+static const char *const form_names[] = { "per-phase", "folded",     "folded in two",
+                                          "unfolded",  "persistent", "persistent unfolded" };
 static bool persistent_capable; /* the device runs the persistent step (sm_90+, cooperative) */
 
 static int use_form(step_form f)
@@ -59,6 +61,8 @@ static int use_form(step_form f)
     unsetenv("DGXM_CUDA_PERSISTENT");
     if (f == FORM_FOLDED)
         return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
+    if (f == FORM_FOLDED_TWO)
+        return setenv("DGXM_CUDA_CROSS_FOLD", "2", 1);
     if (f == FORM_UNFOLDED || f == FORM_PERSISTENT_UNFOLDED)
         if (setenv("DGXM_CUDA_CROSS_FOLD", "0", 1))
             return -1;
@@ -79,6 +83,12 @@ static int form_folded(void **state)
 {
     (void)state;
     return use_form(FORM_FOLDED);
+}
+
+static int form_folded_two(void **state)
+{
+    (void)state;
+    return use_form(FORM_FOLDED_TWO);
 }
 
 static int form_unfolded(void **state)
@@ -289,14 +299,17 @@ static int host_choice(const float *logits, const model *m, int rows, int k, con
 }
 
 /* The step took the form this case asks for: 3 kernels (persistent), or 8 a layer with the
- * three-phase cross-attention, 7 folded, 5 without text, plus 4 around them. */
-static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
+ * three-phase cross-attention, 7 folded into two GEMVs (int8 layers always: their fold is
+ * bf16), 6 folded into the neighbouring launches, 5 without text, plus 4 around them. */
+static void check_path(const dgxm_decoder_fused *f, int layers, int lt, dgxm_weight_format format)
 {
     const int kernels = dgxm_decoder_fused_kernels(f);
     int want = -1;
     if ((form == FORM_PERSISTENT || form == FORM_PERSISTENT_UNFOLDED) && persistent_capable)
         want = 3;
     else if (form == FORM_FOLDED)
+        want = (lt > 0 ? (format == DGXM_WEIGHT_INT8 ? 7 : 6) : 5) * layers + 4;
+    else if (form == FORM_FOLDED_TWO)
         want = (lt > 0 ? 7 : 5) * layers + 4;
     else if (form == FORM_UNFOLDED)
         want = (lt > 0 ? 8 : 5) * layers + 4;
@@ -306,8 +319,9 @@ static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
 
 /* Runs `steps` steps of one window on both paths, fed the device's choices; returns the worst
  * logit error and fails on any token that differs from the host sampler's. */
-static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, const float *cond,
-                            int lt, const dgxm_sampling *s, int steps)
+static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, dgxm_weight_format format,
+                            const model *m, const float *cond, int lt, const dgxm_sampling *s,
+                            int steps)
 {
     const dgxm_decoder_config *c = &m->cfg->decoder;
     const int K = c->num_codebooks, V = c->vocab_size, rows = s->guidance > 1.0 ? 2 : 1;
@@ -317,7 +331,7 @@ static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, 
     dgxm_decoder_fused *f = dgxm_decoder_fused_new(dg, rows, steps, cond, lt, s, &err);
     if (!f)
         fail_msg("fused step: %s", err.message);
-    check_path(f, m->cfg->decoder.num_layers, lt);
+    check_path(f, m->cfg->decoder.num_layers, lt, format);
     dgxm_decoder_state *st = dgxm_decoder_state_new(dc, rows, steps, cond, lt, &err);
     int32_t *grid = malloc((size_t)K * columns * sizeof *grid);
     for (int i = 0; i < K * columns; i++)
@@ -380,7 +394,7 @@ static void check_model(model *m, const float *cond, int lt, const char *label)
     for (size_t fi = 0; fi < sizeof formats / sizeof *formats; fi++) {
         dgxm_decoder *dg = decoder(gpu, m, formats[fi].f);
         for (size_t si = 0; si < sizeof samplings / sizeof *samplings; si++) {
-            double e = compare_steps(dc, dg, m, cond, lt, &samplings[si], 24);
+            double e = compare_steps(dc, dg, formats[fi].f, m, cond, lt, &samplings[si], 24);
             print_message("%s %s %s sampling %zu: worst logit error %.2e (limit %.0e), every "
                           "token equals the host sampler's\n",
                           form_names[form], label, formats[fi].name, si, e, formats[fi].tol);
@@ -536,7 +550,7 @@ static void device_sampler_keeps_ties_as_the_host(void **state)
     for (size_t fi = 0; fi < 2; fi++) {
         dgxm_decoder *dg = decoder(gpu, &m, formats[fi]);
         for (size_t si = 0; si < sizeof tied / sizeof *tied; si++) {
-            const double e = compare_steps(dc, dg, &m, cond, lt, &tied[si], 16);
+            const double e = compare_steps(dc, dg, formats[fi], &m, cond, lt, &tied[si], 16);
             const double tol = formats[fi] == DGXM_WEIGHT_F32 ? 1e-4 : 1e-2;
             print_message("tied heads, format %d, sampling %zu: worst logit error %.2e (limit "
                           "%.0e), every token equals the host sampler's\n",
@@ -562,6 +576,9 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_folded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_folded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_folded),
+        cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_folded_two),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_folded_two),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_folded_two),
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_unfolded),

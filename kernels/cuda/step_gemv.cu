@@ -18,6 +18,32 @@ using namespace dgxm_step;
  * same order, so the results are the same bits. */
 constexpr int UNROLL = 6;
 
+/* The conditioned row's cross-attention scores of the fold into neighbours (step_cross_fold.cu)
+ * into xs[0, k), softmax still to come: the two partial dot products summed, then the LayerNorm
+ * of the residual row they stand for applied as a scale and a shift. The statistics are the
+ * LayerNorm's (one pass, shifted by the row's first value: layer_norm_shared says why); xs[k,
+ * 2k) and xs[2k, 3k) hold the fold's sums and biases, loaded before the wait. */
+__device__ void folded_scores(float *xs, int k, const dgxm_gemv_args &a, float *red)
+{
+    const int n = a.stats_k;
+    const float shift = __ldcg(a.stats_x);
+    float s = 0.0f, q = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        const float d = __ldcg(a.stats_x + i) - shift;
+        s += d, q += d * d;
+    }
+    for (int i = threadIdx.x; i < k; i += blockDim.x)
+        xs[i] = __ldcg(a.x + i) + __ldcg(a.score_part + i);
+    float sums[2] = { s, q };
+    block_sums<2>(sums, red); /* its barriers also publish xs */
+    const float m = sums[0] / (float)n;
+    const float var = fmaxf(sums[1] / (float)n - m * m, 0.0f);
+    const float mean = shift + m, inv = 1.0f / sqrtf(var + 1e-5f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x)
+        xs[i] = inv * (xs[i] - mean * xs[k + i]) + xs[2 * k + i];
+    __syncthreads();
+}
+
 /* Each warp computes up to RW consecutive output features (more per warp when a launch has many,
  * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
 template <int FMT, int M, int RW>
@@ -33,13 +59,19 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     const int k = a.k, loads = k / E;
     /* warp w of W computes features [w F / W, (w + 1) F / W): at most RW, and every SM gets
      * the same share of the weights whatever F is */
-    int total = 0;
+    int main_total = 0, side_total = 0;
     for (int i = 0; i < a.segments; i++)
-        total += a.seg[i].features;
+        (i < a.segments - a.side_segments ? main_total : side_total) += a.seg[i].features;
     const long long warps = (long long)gridDim.x * DGXM_STEP_GEMV_WARPS;
     const long long w = (long long)blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5);
-    const int first = (int)(w * total / warps);
-    const int count = (int)((w + 1) * total / warps) - first;
+    /* side segments have warps of their own (their input is another row of shared memory) */
+    const long long side_warps = dgxm_step_side_warps(warps, main_total, side_total);
+    const long long main_warps = warps - side_warps;
+    const bool side = w >= main_warps;
+    const long long sw = side ? w - main_warps : w, group = side ? side_warps : main_warps;
+    const int group_total = side ? side_total : main_total;
+    const int first = (side ? main_total : 0) + (int)(sw * group_total / group);
+    const int count = (int)((sw + 1) * group_total / group) - (int)(sw * group_total / group);
 
     int feature[RW], seg_of[RW];
     const uint4 *wrow[RW];
@@ -58,6 +90,12 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     }
 
     dgxm_pdl_trigger();
+    /* folded cross-attention scores: the fold's constants are the layer's, not the step's */
+    if (M == 1 && a.stats_x)
+        for (int i = threadIdx.x; i < k; i += blockDim.x) {
+            xs[k + i] = __ldg(a.fold_sum + i);
+            xs[2 * k + i] = __ldg(a.fold_bias + i);
+        }
     uint4 tile[RW][T];
 #pragma unroll
     for (int j = 0; j < RW; j++)
@@ -82,25 +120,39 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
         for (int m = 0; m < M; m++) {
             const long long at =
                 (long long)pos * seg->pos_stride + (long long)m * seg->row_stride + feature[j];
-            prior[j][m] = accum ? __ldcg(static_cast<const float *>(seg->out) + at) : 0.0f;
+            const float *old = seg->prior ? seg->prior : static_cast<const float *>(seg->out);
+            prior[j][m] = accum ? __ldcg(old + at) : 0.0f;
         }
     }
 
-    /* x into shared memory, 16 bytes per thread per load */
+    /* x into shared memory, 16 bytes per thread per load; with side segments row 0 twice, the
+     * second copy kept as it is */
     const int k4 = k / 4;
+    float4 *raw = a.side_segments > 0 ? reinterpret_cast<float4 *>(xs + M * k) : NULL;
+    if (M == 1 && a.stats_x) {
+        folded_scores(xs, k, a, red);
+    } else {
 #pragma unroll
-    for (int m = 0; m < M; m++) {
-        const float4 *src = reinterpret_cast<const float4 *>(a.x + m * a.x_stride);
-        float4 *dst = reinterpret_cast<float4 *>(xs + m * k);
+        for (int m = 0; m < M; m++) {
+            const float4 *src = reinterpret_cast<const float4 *>(a.x + m * a.x_stride);
+            float4 *dst = reinterpret_cast<float4 *>(xs + m * k);
 #pragma unroll 4
-        for (int i = threadIdx.x; i < k4; i += blockDim.x)
-            dst[i] = __ldcg(src + i);
+            for (int i = threadIdx.x; i < k4; i += blockDim.x) {
+                const float4 v = __ldcg(src + i);
+                dst[i] = v;
+                if (m == 0 && raw)
+                    raw[i] = v;
+            }
+        }
+        __syncthreads();
+        if (a.ln_w)
+            layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
     }
-    __syncthreads();
-    if (a.ln_w)
-        layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
     if (M == 1 && a.softmax_group > 0)
         softmax_groups_shared(xs, k, a.softmax_group, a.softmax_valid);
+    /* a side warp reads the raw row for every batch row it computes, and keeps row 0 only */
+    const float *xin = side ? xs + M * k : xs;
+    const int xin_stride = side ? 0 : k;
     /* int8 weights meet int8 inputs: x in groups of 16 (one weight load), each with its own
      * scale, so a load is 4 dp4a and one multiply-add a row instead of 16 conversions and 16 */
     unsigned char *xq = reinterpret_cast<unsigned char *>(xs + M * k); /* [M][k] */
@@ -150,7 +202,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 for (int m = 0; m < M; m++)
 #pragma unroll
                     for (int q = 0; q < E / 4; q++)
-                        x4[m][q] = reinterpret_cast<const float4 *>(xs + m * k + c * E)[q];
+                        x4[m][q] =
+                            reinterpret_cast<const float4 *>(xin + m * xin_stride + c * E)[q];
 #pragma unroll
                 for (int j = 0; j < RW; j++)
                     dot_load<FMT, M>(tile[j][u], x4, acc[j]);
@@ -172,7 +225,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
 #pragma unroll
         for (int m = 0; m < M; m++) {
             const float y = dgxm_warp_sum(acc[j][m]) * scale;
-            if (lane != 0)
+            if (lane != 0 || (m > 0 && (side || seg->row0_only)))
                 continue;
             const long long at =
                 (long long)pos * seg->pos_stride + (long long)m * seg->row_stride + feature[j];
@@ -214,7 +267,7 @@ template <int FMT, int M, int RW>
 dgxm_status launch_rw(const dgxm_gemv_args *a, int blocks, cudaStream_t s, bool pdl,
                       dgxm_error *err)
 {
-    const size_t smem = dgxm_step_gemv_smem(FMT, M, a->k);
+    const size_t smem = dgxm_step_gemv_smem(FMT, M, a->k, dgxm_step_gemv_extra_rows(a));
     const dgxm_gemv_args args = *a;
     const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M, RW>, dim3((unsigned)blocks),
                                            dim3(DGXM_STEP_GEMV_WARPS * 32), smem, s, pdl, args);
@@ -226,10 +279,22 @@ dgxm_status launch_rw(const dgxm_gemv_args *a, int blocks, cudaStream_t s, bool 
 template <int FMT, int M>
 dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error *err)
 {
-    int features = 0;
+    int main_features = 0, side_features = 0;
     for (int i = 0; i < a->segments; i++)
-        features += a->seg[i].features;
-    const gemv_grid g = grid_for(features, a->sm_count);
+        (i < a->segments - a->side_segments ? main_features : side_features) +=
+            a->seg[i].features;
+    gemv_grid g = grid_for(main_features + side_features, a->sm_count);
+    if (side_features > 0) /* the two groups of warps split the grid by their features */
+        for (;;) {
+            const long long warps = (long long)g.blocks * DGXM_STEP_GEMV_WARPS;
+            const long long sw = dgxm_step_side_warps(warps, main_features, side_features);
+            const long long most_main = (main_features + warps - sw - 1) / (warps - sw);
+            const long long most_side = (side_features + sw - 1) / sw;
+            g.rows_per_warp = (int)(most_main > most_side ? most_main : most_side);
+            if (g.rows_per_warp <= 4)
+                break;
+            g.blocks += g.blocks / 8 + 1;
+        }
     switch (g.rows_per_warp) {
     case 4: return launch_rw<FMT, M, 4>(a, g.blocks, s, pdl, err);
     case 3: return launch_rw<FMT, M, 3>(a, g.blocks, s, pdl, err);
@@ -269,6 +334,16 @@ template <int FMT, int M> cudaError_t allow_smem(int bytes)
 dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
                            bool pdl, dgxm_error *err)
 {
+    if (a->side_segments < 0 || a->side_segments >= a->segments ||
+        a->segments > (int)(sizeof a->seg / sizeof a->seg[0]))
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "step gemv: %d segments, %d side",
+                              a->segments, a->side_segments);
+    if (format == DGXM_WEIGHT_INT8 && (a->side_segments || a->stats_x))
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "step gemv: int8 weights with side rows or folded scores");
+    if (a->stats_x && (a->rows != 1 || a->softmax_group <= 0))
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                              "step gemv: folded scores need one row and softmax groups");
     if (a->rows == 1)
         return launch_rows<1>(format, a, s, pdl, err);
     if (a->rows == 2)
@@ -278,7 +353,9 @@ dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, c
 
 dgxm_status dgxm_step_gemv_prepare(int k_max, dgxm_error *err)
 {
-    const int bytes = (int)dgxm_step_gemv_smem(DGXM_WEIGHT_INT8, 2, k_max);
+    const int quantised = (int)dgxm_step_gemv_smem(DGXM_WEIGHT_INT8, 2, k_max, 0);
+    const int widest = (int)dgxm_step_gemv_smem(DGXM_WEIGHT_F32, 1, k_max, 2);
+    const int bytes = quantised > widest ? quantised : widest;
     const cudaError_t e[] = {
         allow_smem<DGXM_WEIGHT_F32, 1>(bytes),  allow_smem<DGXM_WEIGHT_F32, 2>(bytes),
         allow_smem<DGXM_WEIGHT_BF16, 1>(bytes), allow_smem<DGXM_WEIGHT_BF16, 2>(bytes),

@@ -83,11 +83,16 @@ typedef struct dgxm_gemv_segment {
     int row_stride;       /* elements between batch rows */
     int out_half;
     dgxm_gemv_mode mode;
+    int row0_only;      /* store batch row 0 only (the conditioned row's cross-attention terms) */
+    const float *prior; /* ACCUM: the old value is read here, not at out (same index) */
 } dgxm_gemv_segment;
 
 typedef struct dgxm_gemv_args {
-    dgxm_gemv_segment seg[3];
+    dgxm_gemv_segment seg[4];
     int segments;
+    /* the last side_segments segments read batch row 0 of x as it was before the LayerNorm
+     * (their own warps of the grid; not with int8 weights) */
+    int side_segments;
     int k;    /* inputs per feature */
     int rows; /* batch rows of x (1 or 2) */
     const float *x;
@@ -96,6 +101,13 @@ typedef struct dgxm_gemv_args {
     /* > 0 (one batch row): x is k / softmax_group groups whose first softmax_valid entries are
      * scores; the prologue replaces each group by its softmax (zero past softmax_valid) */
     int softmax_group, softmax_valid;
+    /* Non-NULL (with softmax_group; one batch row, not int8): the prologue first builds the
+     * scores of the cross-attention folded into its neighbours (step_cross_fold.cu) from two
+     * partial dot products, x and score_part, and the LayerNorm statistics of stats_x (stats_k
+     * floats, the residual row they were taken against): x[i] = inv_std * (x[i] + score_part[i]
+     * - mean * fold_sum[i]) + fold_bias[i]. */
+    const float *score_part, *stats_x, *fold_sum, *fold_bias;
+    int stats_k;
     const dgxm_step_counters *counters;
     int sm_count; /* sizes the grid */
 } dgxm_gemv_args;
@@ -104,13 +116,31 @@ typedef struct dgxm_gemv_args {
  * per SM (step_gemv.cu). */
 dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, cudaStream_t s,
                            bool pdl, dgxm_error *err);
-/* Dynamic shared memory of a GEMV over k inputs and rows batch rows: x as floats, and with
- * int8 weights x again as int8 in groups of 16 with a scale each. */
-static inline size_t dgxm_step_gemv_smem(int format, int rows, int k)
+/* Dynamic shared memory of a GEMV over k inputs and rows batch rows: x as floats (with side
+ * segments one more row, the raw copy of row 0; with folded scores two more, the fold's sums
+ * and biases), and with int8 weights x again as int8 in groups of 16 with a scale each. */
+static inline size_t dgxm_step_gemv_smem(int format, int rows, int k, int extra_rows)
 {
-    const size_t floats = (size_t)rows * k * sizeof(float);
+    const size_t floats = (size_t)(rows + extra_rows) * k * sizeof(float);
     return format == DGXM_WEIGHT_INT8 ? floats + (size_t)rows * k + (size_t)rows * (k / 16) * 4
                                       : floats;
+}
+/* The extra rows of x a launch needs in shared memory (dgxm_step_gemv_smem). */
+static inline int dgxm_step_gemv_extra_rows(const dgxm_gemv_args *a)
+{
+    return a->stats_x ? 2 : a->side_segments > 0 ? 1 : 0;
+}
+/* How many of a launch's warps take the side segments' features: their share of all
+ * features, at least one warp for each kind. Host and device compute it alike. */
+static inline __host__ __device__ long long dgxm_step_side_warps(long long warps, int main_features,
+                                                                 int side_features)
+{
+    if (side_features <= 0)
+        return 0;
+    const long long total = (long long)main_features + side_features;
+    long long n = (warps * side_features + total / 2) / total;
+    n = n < 1 ? 1 : n;
+    return n > warps - 1 ? warps - 1 : n;
 }
 /* Opts the GEMV kernels in to the dynamic shared memory of k inputs x rows. */
 dgxm_status dgxm_step_gemv_prepare(int k_max, dgxm_error *err);
@@ -171,6 +201,28 @@ dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool
 dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, const float *k,
                                  const float *v, int lt, int heads, dgxm_matrix *a, dgxm_matrix *b,
                                  cudaStream_t s, dgxm_error *err);
+
+/* The fold into neighbours (step_cross_fold.cu): one layer's inputs, float32 work space and
+ * results (centred [heads * L][hidden], through_o [heads * L][hidden], b [hidden][heads * L] in
+ * one format; sums and bias float32 [heads * L]). Queued on the backend's stream. */
+typedef struct dgxm_cross_fold_in {
+    const dgxm_matrix *wq, *wo_cross; /* the cross-attention's query and output projections */
+    const dgxm_matrix *wo_self;       /* the self-attention's output projection */
+    const float *ln_w, *ln_b;         /* the cross-attention's LayerNorm */
+    const float *k, *v;               /* the text's keys and values [lt][hidden] */
+    int lt, heads;
+} dgxm_cross_fold_in;
+typedef struct dgxm_cross_fold_work {
+    float *a, *c; /* [heads * L][hidden] */
+    float *t;     /* [hidden][hidden] */
+} dgxm_cross_fold_work;
+typedef struct dgxm_cross_fold_out {
+    dgxm_matrix *centred, *through_o, *b;
+    float *sums, *bias;
+} dgxm_cross_fold_out;
+dgxm_status dgxm_step_cross_fold_merged(dgxm_cuda_backend *cb, const dgxm_cross_fold_in *in,
+                                        const dgxm_cross_fold_work *work, dgxm_cross_fold_out *out,
+                                        dgxm_error *err);
 
 /* What one phase of the persistent step does: a GEMV over every block, or one of the two
  * attentions (split over time, blocks taking the splits in turn). */

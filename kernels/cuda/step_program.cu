@@ -3,7 +3,8 @@
  *
  * Per layer eight phases: [LayerNorm + Q,K,V -> KV cache], self-attention, [O + residual],
  * [LayerNorm + cross Q], cross-attention, [cross O + residual], [LayerNorm + fc1 + GELU],
- * [fc2 + residual] (seven with the cross-attention folded); around them the embedding, [final
+ * [fc2 + residual] (seven with the cross-attention folded into two GEMVs, six with it folded
+ * into the launches around it: step_cross_fold.cu); around them the embedding, [final
  * LayerNorm + heads], the token choice and the counter advance. With DGXM_CUDA_PERSISTENT=1 the
  * phases from the embedding to the heads run as one persistent kernel (step_persistent.cu,
  * its phase table built here) where the device can launch it (sm_90 and later). The graph's
@@ -46,11 +47,15 @@ struct dgxm_fused_program {
     unsigned long long *timeline;       /* device, DGXM_CUDA_PERSIST_TIMELINE only */
     int *timeline_kinds;                /* host [phase_count]: dgxm_persist_kind */
     unsigned *barrier;
-    /* the folded cross-attention (step_cross_fold.cu), per layer, when fold is set */
-    bool fold;
+    /* the folded cross-attention (step_cross_fold.cu), per layer, when fold is set: A and B
+     * (two GEMVs of their own), or with fold_merged Ã, C and B, the scores computed in the
+     * layer's Q,K,V and O launches */
+    bool fold, fold_merged;
     int fold_len; /* L: text positions per head, lt rounded up to a multiple of 8 */
-    dgxm_matrix *cross_a, *cross_b;
-    float *scores; /* [heads * L] */
+    dgxm_matrix *cross_a, *cross_b, *cross_c;
+    float *fold_sums, *fold_bias; /* merged: [layers][heads * L] */
+    float *scores;                /* [heads * L]; merged: C . attn */
+    float *score_side;            /* merged: [heads * L], Ã . x0 */
     /* profiling: an event after every kernel of one uncaptured step */
     cudaEvent_t *marks;
     const char **mark_names;
@@ -199,11 +204,54 @@ dgxm_status project(dgxm_fused_program *p, cudaStream_t s, const dgxm_matrix *w,
     return st;
 }
 
-dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
+/* Where the residual stream's batch rows are: row 0 at x_row0(parity), row 1 (the null
+ * condition) at p->x + hidden, x_stride(parity) floats from row 0. The fold into neighbours
+ * reads the whole of the conditioned row for its statistics while its launch writes that row's
+ * new value, so each such launch writes the other copy of row 0 and the parity flips. */
+float *x_row0(const dgxm_fused_program *p, int parity)
+{
+    return parity ? p->x + (size_t)p->desc.rows * p->desc.hidden : p->x;
+}
+
+int x_stride(const dgxm_fused_program *p, int parity)
+{
+    return (int)(p->x + p->desc.hidden - x_row0(p, parity));
+}
+
+/* The conditioned row's cross-attention folded into the launches around it: its partial scores
+ * come out of the Q,K,V and O launches (layer() adds their segments); this launch turns them
+ * into the softmax, applies B and writes x1 + B p into the other copy of row 0. */
+dgxm_status cross_merged(dgxm_fused_program *p, int i, int *parity, cudaStream_t s,
+                         dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const int h = d->hidden, hl = d->heads * p->fold_len;
+    dgxm_gemv_args a = gemv_args(p, p->scores, 1, hl, NULL, NULL);
+    a.softmax_group = p->fold_len;
+    a.softmax_valid = d->lt;
+    a.score_part = p->score_side;
+    a.stats_x = x_row0(p, *parity);
+    a.stats_k = h;
+    a.fold_sum = p->fold_sums + (size_t)i * hl;
+    a.fold_bias = p->fold_bias + (size_t)i * hl;
+    a.seg[0] = segment(&p->cross_b[i], x_row0(p, !*parity), 0, h, false, DGXM_GEMV_ACCUM);
+    a.seg[0].prior = x_row0(p, *parity);
+    a.segments = 1;
+    dgxm_status st = dgxm_step_gemv(p->cross_b[i].format, &a, s, p->pdl, err);
+    if (st)
+        return st;
+    mark(p, s, "cross-scores+softmax+o+residual");
+    *parity = !*parity;
+    return DGXM_OK;
+}
+
+dgxm_status layer(dgxm_fused_program *p, int i, int *parity, cudaStream_t s, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
     const dgxm_fused_layer *l = &p->layers[i];
     const int h = d->hidden, R = d->rows;
+    float *x = x_row0(p, *parity);
+    const int xs = x_stride(p, *parity);
     const size_t esize = p->kv_half ? 2 : 4;
     const long long layer_elems = (long long)d->capacity * R * h;
     char *kc = static_cast<char *>(p->k_cache) + (size_t)i * layer_elems * esize;
@@ -211,48 +259,78 @@ dgxm_status layer(dgxm_fused_program *p, int i, cudaStream_t s, dgxm_error *err)
     dgxm_status st;
 
     /* Q, K and V in one launch; K and V land in this position's cache rows */
-    dgxm_gemv_args a = gemv_args(p, p->x, R, h, l->ln_self_w, l->ln_self_b);
+    dgxm_gemv_args a = gemv_args(p, x, R, h, l->ln_self_w, l->ln_self_b);
+    a.x_stride = xs;
     a.seg[0] = segment(l->q, p->q, 0, h, false, DGXM_GEMV_STORE);
     a.seg[1] = segment(l->k, kc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
     a.seg[2] = segment(l->v, vc, (long long)R * h, h, p->kv_half, DGXM_GEMV_STORE);
     a.segments = 3;
+    if (p->fold_merged) { /* Ã . x0 for the cross-attention's scores */
+        a.seg[3] = segment(&p->cross_a[i], p->score_side, 0, 0, false, DGXM_GEMV_STORE);
+        a.seg[3].row0_only = 1;
+        a.segments = 4;
+        a.side_segments = 1;
+    }
     if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
-    mark(p, s, "ln+qkv");
+    mark(p, s, p->fold_merged ? "ln+qkv+cross-x0" : "ln+qkv");
     if ((st = attention(p, s, kc, vc, p->kv_half, (long long)R * h, h, R, 0, true, err)))
         return st;
     mark(p, s, "self-attention");
-    if ((st =
-             project(p, s, l->o, p->attn, R, NULL, NULL, p->x, DGXM_GEMV_ACCUM, "o+residual", err)))
+    a = gemv_args(p, p->attn, R, h, NULL, NULL);
+    a.seg[0] = segment(l->o, x, 0, xs, false, DGXM_GEMV_ACCUM);
+    a.segments = 1;
+    if (p->fold_merged) { /* C . attn for the cross-attention's scores */
+        a.seg[1] = segment(&p->cross_c[i], p->scores, 0, 0, false, DGXM_GEMV_STORE);
+        a.seg[1].row0_only = 1;
+        a.segments = 2;
+    }
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
+    mark(p, s, p->fold_merged ? "o+residual+cross-attn" : "o+residual");
 
-    if (p->fold) { /* the conditioned row only, as below */
-        if ((st = project(p, s, &p->cross_a[i], p->x, 1, l->ln_cross_w, l->ln_cross_b, p->scores,
+    if (p->fold_merged) {
+        if ((st = cross_merged(p, i, parity, s, err)))
+            return st;
+        x = x_row0(p, *parity);
+    } else if (p->fold) { /* the conditioned row only, as below */
+        if ((st = project(p, s, &p->cross_a[i], x, 1, l->ln_cross_w, l->ln_cross_b, p->scores,
                           DGXM_GEMV_STORE, "ln+cross-scores", err)))
             return st;
         a = gemv_args(p, p->scores, 1, p->cross_b[i].cols, NULL, NULL);
         a.softmax_group = p->fold_len;
         a.softmax_valid = d->lt;
-        a.seg[0] = segment(&p->cross_b[i], p->x, 0, h, false, DGXM_GEMV_ACCUM);
+        a.seg[0] = segment(&p->cross_b[i], x, 0, h, false, DGXM_GEMV_ACCUM);
         a.segments = 1;
         if ((st = dgxm_step_gemv(p->cross_b[i].format, &a, s, p->pdl, err)))
             return st;
         mark(p, s, "cross-softmax+o+residual");
     } else if (d->lt > 0) { /* only the conditioned row: the null row's cross output is zero */
-        if ((st = project(p, s, l->cq, p->x, 1, l->ln_cross_w, l->ln_cross_b, p->q, DGXM_GEMV_STORE,
+        if ((st = project(p, s, l->cq, x, 1, l->ln_cross_w, l->ln_cross_b, p->q, DGXM_GEMV_STORE,
                           "ln+cross-q", err)) ||
             (st = attention(p, s, l->cross_k, l->cross_v, false, h, 0, 1, d->lt, false, err)))
             return st;
         mark(p, s, "cross-attention");
-        if ((st = project(p, s, l->co, p->attn, 1, NULL, NULL, p->x, DGXM_GEMV_ACCUM,
+        if ((st = project(p, s, l->co, p->attn, 1, NULL, NULL, x, DGXM_GEMV_ACCUM,
                           "cross-o+residual", err)))
             return st;
     }
 
-    if ((st = project(p, s, l->fc1, p->x, R, l->ln_ff_w, l->ln_ff_b, p->ff, DGXM_GEMV_GELU,
-                      "ln+fc1+gelu", err)))
+    const int x2s = x_stride(p, *parity);
+    a = gemv_args(p, x, R, h, l->ln_ff_w, l->ln_ff_b);
+    a.x_stride = x2s;
+    a.seg[0] = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
+    a.segments = 1;
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
-    return project(p, s, l->fc2, p->ff, R, NULL, NULL, p->x, DGXM_GEMV_ACCUM, "fc2+residual", err);
+    mark(p, s, "ln+fc1+gelu");
+    a = gemv_args(p, p->ff, R, d->ffn, NULL, NULL);
+    a.seg[0] = segment(l->fc2, x, 0, x2s, false, DGXM_GEMV_ACCUM);
+    a.segments = 1;
+    if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
+        return st;
+    mark(p, s, "fc2+residual");
+    return DGXM_OK;
 }
 
 /* Queues one whole step on s (which is being captured). */
@@ -271,13 +349,19 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
         st = dgxm_step_embed(&e, s, p->pdl, err);
         if (!st)
             mark(p, s, "embed");
+        int parity = 0;
         for (int i = 0; !st && i < d->layers; i++)
-            st = layer(p, i, s, err);
+            st = layer(p, i, &parity, s, err);
         if (st)
             return st;
-        if ((st = project(p, s, d->lm_heads, p->x, d->rows, d->ln_out_w, d->ln_out_b, p->logits,
-                          DGXM_GEMV_STORE, "ln+heads", err)))
+        dgxm_gemv_args a = gemv_args(p, x_row0(p, parity), d->rows, d->hidden, d->ln_out_w,
+                                     d->ln_out_b);
+        a.x_stride = x_stride(p, parity);
+        a.seg[0] = segment(d->lm_heads, p->logits, 0, d->lm_heads->rows, false, DGXM_GEMV_STORE);
+        a.segments = 1;
+        if ((st = dgxm_step_gemv(d->lm_heads->format, &a, s, p->pdl, err)))
             return st;
+        mark(p, s, "ln+heads");
     }
     const bool pdl = p->pdl && !p->persistent; /* no dependent launch after a cooperative one */
     dgxm_step_sample_args sa;
@@ -357,7 +441,7 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
         !grab(b, &p->grid, K * (d->capacity + 1) * sizeof(int32_t)) ||
         !grab(b, &p->column_dev, K * sizeof(int32_t)) || !grab(b, &p->embed, K * sizeof(float *)) ||
         !grab(b, &p->positions, (size_t)d->capacity * h * sizeof(float)) ||
-        !grab(b, &p->x, R * h * sizeof(float)) || !grab(b, &p->q, R * h * sizeof(float)) ||
+        !grab(b, &p->x, (R + 1) * h * sizeof(float)) || !grab(b, &p->q, R * h * sizeof(float)) ||
         !grab(b, &p->attn, R * h * sizeof(float)) || !grab(b, &p->ff, R * d->ffn * sizeof(float)) ||
         !grab(b, &p->logits, R * K * d->vocab * sizeof(float)) || !grab(b, &p->k_cache, cache) ||
         !grab(b, &p->v_cache, cache) || !grab(b, &p->partials, parts * sizeof(float)) ||
@@ -383,22 +467,79 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     return DGXM_OK;
 }
 
-/* Whether to fold the cross-attention: DGXM_CUDA_CROSS_FOLD=0 never, =1 whenever it fits the
- * GEMV's shared memory, otherwise when the folded matrices (heads * L rows or columns) are no
- * more bytes than the two projections they replace. */
+/* Whether to fold the cross-attention: DGXM_CUDA_CROSS_FOLD=0 never, =1 or =2 whenever it fits
+ * the GEMV's shared memory, otherwise when the folded matrices (heads * L rows or columns) are
+ * no more bytes than the two projections they replace. */
 bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
 {
     const dgxm_fused_desc *d = &p->desc;
     const int k_max = d->ffn > d->hidden ? d->ffn : d->hidden;
     if (d->lt < 1 || d->heads * len > k_max || env_is("DGXM_CUDA_CROSS_FOLD", "0"))
         return false;
-    if (env_is("DGXM_CUDA_CROSS_FOLD", "1"))
+    if (env_is("DGXM_CUDA_CROSS_FOLD", "1") || env_is("DGXM_CUDA_CROSS_FOLD", "2"))
         return true;
     const int fold_bytes = f == DGXM_WEIGHT_F32 ? 4 : 2;
     const int layer_bytes = p->format == DGXM_WEIGHT_F32    ? 4
                             : p->format == DGXM_WEIGHT_INT8 ? 1
                                                             : 2;
     return (long long)d->heads * len * fold_bytes <= (long long)d->hidden * layer_bytes;
+}
+
+/* Whether the fold goes into the neighbouring launches (step_cross_fold.cu): their GEMVs take
+ * Ã and C, so these need the layers' weight format (not int8: the fold stays bf16 there); the
+ * persistent step and DGXM_CUDA_CROSS_FOLD=2 keep the fold's two launches. */
+bool fold_merge_wanted(const dgxm_fused_program *p, dgxm_weight_format f)
+{
+    return f == p->format && !env_is("DGXM_CUDA_CROSS_FOLD", "2") &&
+           !env_is("DGXM_CUDA_PERSISTENT", "1");
+}
+
+/* Ã, C, their sums and biases of every layer (the fold into neighbours), with float32 work
+ * space for the duration. */
+dgxm_status fold_merge_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
+{
+    const dgxm_fused_desc *d = &p->desc;
+    const int hl = d->heads * p->fold_len, h = d->hidden;
+    const dgxm_weight_format f = p->format;
+    const size_t esize = f == DGXM_WEIGHT_F32 ? 4 : 2;
+    p->cross_c = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_c));
+    if (!p->cross_c)
+        return dgxm_error_set(err, DGXM_ERR_NOMEM, "cross-attention fold: out of memory");
+    dgxm_cross_fold_work work = { NULL, NULL, NULL };
+    dgxm_status st = DGXM_OK;
+    if (!grab(b, &p->score_side, (size_t)hl * sizeof(float)) ||
+        !grab(b, &p->fold_sums, (size_t)d->layers * hl * sizeof(float)) ||
+        !grab(b, &p->fold_bias, (size_t)d->layers * hl * sizeof(float)) ||
+        !grab(b, &work.a, (size_t)hl * h * sizeof(float)) ||
+        !grab(b, &work.c, (size_t)hl * h * sizeof(float)) ||
+        !grab(b, &work.t, (size_t)h * h * sizeof(float)))
+        st = dgxm_error_set(err, DGXM_ERR_NOMEM, "cross-attention fold: device memory");
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    for (int i = 0; !st && i < d->layers; i++) {
+        dgxm_matrix *c = &p->cross_c[i];
+        *c = { f, hl, h, NULL, NULL };
+        if (!grab(b, reinterpret_cast<char **>(&c->data), (size_t)hl * h * esize)) {
+            st = dgxm_error_set(err, DGXM_ERR_NOMEM,
+                                "cross-attention fold: device memory for layer %d", i);
+            break;
+        }
+        const dgxm_fused_layer *l = &p->layers[i];
+        const dgxm_cross_fold_in in = { l->cq,         l->co,     l->o,  l->ln_cross_w,
+                                        l->ln_cross_b, l->cross_k, l->cross_v, d->lt,
+                                        d->heads };
+        dgxm_cross_fold_out out = { &p->cross_a[i], c, &p->cross_b[i],
+                                    p->fold_sums + (size_t)i * hl, p->fold_bias + (size_t)i * hl };
+        st = dgxm_step_cross_fold_merged(cb, &in, &work, &out, err);
+    }
+    const cudaError_t e = cudaStreamSynchronize(cb->stream); /* before the work space goes */
+    b->ops->release(b, work.a);
+    b->ops->release(b, work.c);
+    b->ops->release(b, work.t);
+    if (!st && e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "cross-attention fold", "cudaStreamSynchronize");
+    if (!st)
+        p->fold_merged = true;
+    return st;
 }
 
 /* The folded cross-attention matrices of every layer, computed on the device. */
@@ -409,6 +550,7 @@ dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err
     const dgxm_weight_format f = p->format == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : p->format;
     if (!fold_wanted(p, len, f))
         return DGXM_OK;
+    const bool merge = fold_merge_wanted(p, f);
     const int hl = d->heads * len, h = d->hidden;
     const size_t esize = f == DGXM_WEIGHT_F32 ? 4 : 2;
     p->cross_a = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_a));
@@ -428,12 +570,16 @@ dgxm_status fold_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err
             !grab(b, reinterpret_cast<char **>(&o->data), (size_t)hl * h * esize))
             return dgxm_error_set(err, DGXM_ERR_NOMEM,
                                   "cross-attention fold: device memory for layer %d", i);
+        if (merge)
+            continue; /* computed with C below */
         const dgxm_fused_layer *l = &p->layers[i];
         dgxm_status st = dgxm_step_cross_fold(l->cq, l->co, l->cross_k, l->cross_v, d->lt, d->heads,
                                               a, o, s, err);
         if (st)
             return st;
     }
+    if (merge)
+        return fold_merge_prepare(b, p, err);
     DGXM_CUDA_TRY(err, "cross-attention fold", cudaStreamSynchronize(s));
     return DGXM_OK;
 }
@@ -720,6 +866,12 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
                      p->barrier };
     for (void *buf : bufs)
         b->ops->release(b, buf);
+    for (int i = 0; p->cross_c && i < p->desc.layers; i++)
+        b->ops->release(b, p->cross_c[i].data);
+    free(p->cross_c);
+    b->ops->release(b, p->score_side);
+    b->ops->release(b, p->fold_sums);
+    b->ops->release(b, p->fold_bias);
     for (int i = 0; p->cross_a && i < p->desc.layers; i++) {
         b->ops->release(b, p->cross_a[i].data);
         b->ops->release(b, p->cross_b[i].data);
