@@ -14,6 +14,7 @@ namespace dgxm_step
 
 constexpr int HD = DGXM_STEP_HEAD_DIM; /* the most; a.head_dim is the actual size */
 constexpr int PART = 2 + HD;           /* max, sum, values */
+constexpr int MERGE_LOADS = 16;        /* splits merged from registers: 2048 keys */
 
 /* Orders this thread's memory operations at GPU scope without the cost of a sequentially
  * consistent fence (__threadfence): with the arrival counter it forms the release and acquire
@@ -223,17 +224,40 @@ __device__ void attention_split(const dgxm_step_attention_args &a, int split, in
         return;
     fence_acq_rel(); /* every other block's partial after their arrivals */
 
-    /* The last block merges every split in order and resets the arrival count. */
+    /* The last block merges every split in order and resets the arrival count; up to
+     * MERGE_LOADS splits are read in one round trip of L2, the partials all in flight at once
+     * (the running maximum needs every split's before any scale). */
     if (threadIdx.x < hd) {
         const float *parts = a.partials + (long long)rh * a.max_splits * PART;
-        float gm = -INFINITY;
-        for (int s = 0; s < splits; s++)
-            gm = fmaxf(gm, __ldcg(parts + s * PART));
-        float gl = 0.0f, go = 0.0f;
-        for (int s = 0; s < splits; s++) {
-            const float f = expf(__ldcg(parts + s * PART) - gm);
-            gl += __ldcg(parts + s * PART + 1) * f;
-            go += __ldcg(parts + s * PART + 2 + threadIdx.x) * f;
+        float gm = -INFINITY, gl = 0.0f, go = 0.0f;
+        if (EARLY && splits <= MERGE_LOADS) { /* the persistent step's registers are spent */
+            float pm[MERGE_LOADS], pl[MERGE_LOADS], po[MERGE_LOADS];
+#pragma unroll
+            for (int s = 0; s < MERGE_LOADS; s++)
+                if (s < splits) {
+                    pm[s] = __ldcg(parts + s * PART);
+                    pl[s] = __ldcg(parts + s * PART + 1);
+                    po[s] = __ldcg(parts + s * PART + 2 + threadIdx.x);
+                }
+#pragma unroll
+            for (int s = 0; s < MERGE_LOADS; s++)
+                if (s < splits)
+                    gm = fmaxf(gm, pm[s]);
+#pragma unroll
+            for (int s = 0; s < MERGE_LOADS; s++)
+                if (s < splits) {
+                    const float f = expf(pm[s] - gm);
+                    gl += pl[s] * f;
+                    go += po[s] * f;
+                }
+        } else {
+            for (int s = 0; s < splits; s++)
+                gm = fmaxf(gm, __ldcg(parts + s * PART));
+            for (int s = 0; s < splits; s++) {
+                const float f = expf(__ldcg(parts + s * PART) - gm);
+                gl += __ldcg(parts + s * PART + 1) * f;
+                go += __ldcg(parts + s * PART + 2 + threadIdx.x) * f;
+            }
         }
         a.out[row * a.out_stride + head * hd + threadIdx.x] = go / gl;
     }
