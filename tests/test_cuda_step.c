@@ -299,16 +299,16 @@ static int host_choice(const float *logits, const model *m, int rows, int k, con
 }
 
 /* The step took the form this case asks for: 3 kernels (persistent), or 8 a layer with the
- * three-phase cross-attention, 7 folded into two GEMVs (int8 layers always: their fold is
- * bf16), 6 folded into the neighbouring launches, 5 without text, plus 4 around them. */
-static void check_path(const dgxm_decoder_fused *f, int layers, int lt, dgxm_weight_format format)
+ * three-phase cross-attention, 7 folded into two GEMVs, 6 folded into the neighbouring launches
+ * (int8 layers too: their fold is bf16 side rows), 5 without text, plus 4 around them. */
+static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
 {
     const int kernels = dgxm_decoder_fused_kernels(f);
     int want = -1;
     if ((form == FORM_PERSISTENT || form == FORM_PERSISTENT_UNFOLDED) && persistent_capable)
         want = 3;
     else if (form == FORM_FOLDED)
-        want = (lt > 0 ? (format == DGXM_WEIGHT_INT8 ? 7 : 6) : 5) * layers + 4;
+        want = (lt > 0 ? 6 : 5) * layers + 4;
     else if (form == FORM_FOLDED_TWO)
         want = (lt > 0 ? 7 : 5) * layers + 4;
     else if (form == FORM_UNFOLDED)
@@ -319,9 +319,8 @@ static void check_path(const dgxm_decoder_fused *f, int layers, int lt, dgxm_wei
 
 /* Runs `steps` steps of one window on both paths, fed the device's choices; returns the worst
  * logit error and fails on any token that differs from the host sampler's. */
-static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, dgxm_weight_format format,
-                            const model *m, const float *cond, int lt, const dgxm_sampling *s,
-                            int steps)
+static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, const float *cond,
+                            int lt, const dgxm_sampling *s, int steps)
 {
     const dgxm_decoder_config *c = &m->cfg->decoder;
     const int K = c->num_codebooks, V = c->vocab_size, rows = s->guidance > 1.0 ? 2 : 1;
@@ -331,7 +330,7 @@ static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, dgxm_weight_form
     dgxm_decoder_fused *f = dgxm_decoder_fused_new(dg, rows, steps, cond, lt, s, &err);
     if (!f)
         fail_msg("fused step: %s", err.message);
-    check_path(f, m->cfg->decoder.num_layers, lt, format);
+    check_path(f, m->cfg->decoder.num_layers, lt);
     dgxm_decoder_state *st = dgxm_decoder_state_new(dc, rows, steps, cond, lt, &err);
     int32_t *grid = malloc((size_t)K * columns * sizeof *grid);
     for (int i = 0; i < K * columns; i++)
@@ -375,8 +374,12 @@ static const dgxm_sampling samplings[] = {
     { .temperature = 1.3, .top_k = 0, .top_p = 1.0, .guidance = 1.0, .seed = 99 },
     { .temperature = 1.0, .top_k = 5, .top_p = 0.5, .guidance = 2.0, .seed = 1 },
 };
+#define N_SAMPLINGS (sizeof samplings / sizeof *samplings)
 
-static void check_model(model *m, const float *cond, int lt, const char *label)
+/* Every weight format against the CPU's f32 steps, over `steps` steps with the samplings
+ * [first, first + count). */
+static void check_model(model *m, const float *cond, int lt, const char *label, int steps,
+                        size_t first, size_t count)
 {
     dgxm_error err;
     dgxm_error_clear(&err);
@@ -393,8 +396,8 @@ static void check_model(model *m, const float *cond, int lt, const char *label)
                     { DGXM_WEIGHT_INT8, "int8", 3e-2 } };
     for (size_t fi = 0; fi < sizeof formats / sizeof *formats; fi++) {
         dgxm_decoder *dg = decoder(gpu, m, formats[fi].f);
-        for (size_t si = 0; si < sizeof samplings / sizeof *samplings; si++) {
-            double e = compare_steps(dc, dg, formats[fi].f, m, cond, lt, &samplings[si], 24);
+        for (size_t si = first; si < first + count; si++) {
+            double e = compare_steps(dc, dg, m, cond, lt, &samplings[si], steps);
             print_message("%s %s %s sampling %zu: worst logit error %.2e (limit %.0e), every "
                           "token equals the host sampler's\n",
                           form_names[form], label, formats[fi].name, si, e, formats[fi].tol);
@@ -423,7 +426,7 @@ static void fused_steps_match_cpu_on_fixtures(void **state)
         int lt = 0;
         float *cond = fixture_conditioning(fixture_models[i], &m, cpu, 0, &lt);
         cpu->ops->destroy(cpu);
-        check_model(&m, cond, lt, fixture_models[i]);
+        check_model(&m, cond, lt, fixture_models[i], 24, 0, N_SAMPLINGS);
         free(cond);
         model_close(&m);
     }
@@ -451,7 +454,23 @@ static void fused_steps_match_cpu_at_real_widths(void **state)
     model_open_synthetic(&m, "small:2");
     const int lt = 12;
     float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 5);
-    check_model(&m, cond, lt, "small:2");
+    check_model(&m, cond, lt, "small:2", 24, 0, N_SAMPLINGS);
+    free(cond);
+    model_close(&m);
+}
+
+/* 300 steps: the self-attention splits into three blocks of keys a head, whose partials the
+ * last block to finish merges (24 steps never leave the first split). */
+static void fused_steps_match_cpu_past_one_attention_split(void **state)
+{
+    (void)state;
+    if (dgxm_cuda_device_count() == 0)
+        gpu_or_skip();
+    model m;
+    model_open_synthetic(&m, "small:2");
+    const int lt = 12;
+    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 11);
+    check_model(&m, cond, lt, "small:2, 300 steps", 300, 1, 1);
     free(cond);
     model_close(&m);
 }
@@ -550,7 +569,7 @@ static void device_sampler_keeps_ties_as_the_host(void **state)
     for (size_t fi = 0; fi < 2; fi++) {
         dgxm_decoder *dg = decoder(gpu, &m, formats[fi]);
         for (size_t si = 0; si < sizeof tied / sizeof *tied; si++) {
-            const double e = compare_steps(dc, dg, formats[fi], &m, cond, lt, &tied[si], 16);
+            const double e = compare_steps(dc, dg, &m, cond, lt, &tied[si], 16);
             const double tol = formats[fi] == DGXM_WEIGHT_F32 ? 1e-4 : 1e-2;
             print_message("tied heads, format %d, sampling %zu: worst logit error %.2e (limit "
                           "%.0e), every token equals the host sampler's\n",
@@ -573,6 +592,7 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_default),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_default),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_default),
+        cmocka_unit_test_setup(fused_steps_match_cpu_past_one_attention_split, form_default),
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_folded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_folded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_folded),
@@ -585,6 +605,7 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent),
+        cmocka_unit_test_setup(fused_steps_match_cpu_past_one_attention_split, form_persistent),
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent_unfolded),

@@ -44,6 +44,22 @@ __device__ void folded_scores(float *xs, int k, const dgxm_gemv_args &a, float *
     __syncthreads();
 }
 
+/* The T 16-byte loads of each of the warp's RW rows that start at load `base` (zero past a row's
+ * end or for a row the warp does not have). */
+template <int RW, int T>
+__device__ __forceinline__ void load_tile(uint4 (&tile)[RW][T], const uint4 *const (&wrow)[RW],
+                                          const int (&feature)[RW], int base, int lane, int loads)
+{
+#pragma unroll
+    for (int j = 0; j < RW; j++)
+#pragma unroll
+        for (int u = 0; u < T; u++) {
+            const int c = base + lane + u * 32;
+            tile[j][u] =
+                feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c) : make_uint4(0, 0, 0, 0);
+        }
+}
+
 /* Each warp computes up to RW consecutive output features (more per warp when a launch has many,
  * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
 template <int FMT, int M, int RW>
@@ -52,11 +68,13 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
 {
     extern __shared__ float xs[]; /* [M][k] */
     __shared__ float red[128];
-    using W = weights<FMT>;
-    constexpr int E = W::per_load;
+    /* An int8 launch's side segments are bf16 (the cross-attention fold's Ã and C: int8 would
+     * cost their scores too much): their warps read float x, as every other format's do. */
+    constexpr int SIDE_FMT = FMT == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : FMT;
+    constexpr int E = weights<FMT>::per_load, SE = weights<SIDE_FMT>::per_load;
     constexpr int T = UNROLL / RW > 0 ? UNROLL / RW : 1; /* loads per row per tile */
     const int lane = threadIdx.x & 31;
-    const int k = a.k, loads = k / E;
+    const int k = a.k;
     /* warp w of W computes features [w F / W, (w + 1) F / W): at most RW, and every SM gets
      * the same share of the weights whatever F is */
     int main_total = 0, side_total = 0;
@@ -72,6 +90,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     const int group_total = side ? side_total : main_total;
     const int first = (side ? main_total : 0) + (int)(sw * group_total / group);
     const int count = (int)((sw + 1) * group_total / group) - (int)(sw * group_total / group);
+    const bool mixed = FMT != SIDE_FMT && side; /* bf16 rows in an int8 launch */
+    const int loads = mixed ? k / SE : k / E, row_bytes = k * (mixed ? 16 / SE : 16 / E);
 
     int feature[RW], seg_of[RW];
     const uint4 *wrow[RW];
@@ -86,7 +106,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
         feature[j] = active ? f : -1;
         seg_of[j] = active ? s : 0;
         wrow[j] = reinterpret_cast<const uint4 *>(static_cast<const char *>(a.seg[seg_of[j]].w) +
-                                                  (size_t)(active ? f : 0) * k * (16 / E));
+                                                  (size_t)(active ? f : 0) * row_bytes);
     }
 
     dgxm_pdl_trigger();
@@ -96,15 +116,10 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             xs[k + i] = __ldg(a.fold_sum + i);
             xs[2 * k + i] = __ldg(a.fold_bias + i);
         }
+    /* One tile in flight before the wait, not two: the second (2026-12-02, H200) made every
+     * size 3-10 % slower a step. */
     uint4 tile[RW][T];
-#pragma unroll
-    for (int j = 0; j < RW; j++)
-#pragma unroll
-        for (int u = 0; u < T; u++) {
-            const int c = lane + u * 32;
-            tile[j][u] =
-                feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c) : make_uint4(0, 0, 0, 0);
-        }
+    load_tile<RW, T>(tile, wrow, feature, 0, lane, loads);
     dgxm_pdl_wait(); /* x is the kernel before's output */
 
     /* A residual's old value, read now so that its L2 round trip overlaps the dot product
@@ -155,8 +170,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     const int xin_stride = side ? 0 : k;
     /* int8 weights meet int8 inputs: x in groups of 16 (one weight load), each with its own
      * scale, so a load is 4 dp4a and one multiply-add a row instead of 16 conversions and 16 */
-    unsigned char *xq = reinterpret_cast<unsigned char *>(xs + M * k); /* [M][k] */
-    float *xscale = reinterpret_cast<float *>(xq + M * k);             /* [M][k / 16] */
+    unsigned char *xq = reinterpret_cast<unsigned char *>(xs + (M + (raw ? 1 : 0)) * k); /* [M][k] */
+    float *xscale = reinterpret_cast<float *>(xq + M * k); /* [M][k / 16] */
     if (FMT == DGXM_WEIGHT_INT8) {
         quantize_groups16(xs, M * k, xq, xscale);
         __syncthreads();
@@ -172,26 +187,30 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             acc[j][m] = 0.0f;
     for (int base = 0; base < loads; base += 32 * T) {
         uint4 next[RW][T];
-#pragma unroll
-        for (int j = 0; j < RW; j++)
-#pragma unroll
-            for (int u = 0; u < T; u++) {
-                const int c = base + 32 * T + lane + u * 32;
-                next[j][u] = feature[j] >= 0 && c < loads ? stream_load(wrow[j] + c)
-                                                          : make_uint4(0, 0, 0, 0);
-            }
+        load_tile<RW, T>(next, wrow, feature, base + 32 * T, lane, loads);
 #pragma unroll
         for (int u = 0; u < T; u++) {
             const int c = base + lane + u * 32;
             if (c >= loads)
                 break;
-            if constexpr (FMT == DGXM_WEIGHT_INT8) {
+            if (mixed) {
+                float4 x4[M][SE / 4];
+#pragma unroll
+                for (int m = 0; m < M; m++)
+#pragma unroll
+                    for (int q = 0; q < SE / 4; q++)
+                        x4[m][q] =
+                            reinterpret_cast<const float4 *>(xin + m * xin_stride + c * SE)[q];
+#pragma unroll
+                for (int j = 0; j < RW; j++)
+                    dot_load<SIDE_FMT, M>(tile[j][u], x4, acc[j]);
+            } else if constexpr (FMT == DGXM_WEIGHT_INT8) {
                 uint4 q4[M];
                 float qs[M];
 #pragma unroll
                 for (int m = 0; m < M; m++) {
                     q4[m] = reinterpret_cast<const uint4 *>(xq + m * k)[c];
-                    qs[m] = xscale[m * loads + c];
+                    qs[m] = xscale[m * (k / 16) + c];
                 }
 #pragma unroll
                 for (int j = 0; j < RW; j++)
@@ -221,7 +240,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
         if (feature[j] < 0)
             continue;
         const dgxm_gemv_segment *seg = &a.seg[seg_of[j]];
-        const float scale = FMT == DGXM_WEIGHT_INT8 ? seg->scales[feature[j]] : 1.0f;
+        const float scale = FMT == DGXM_WEIGHT_INT8 && !mixed ? seg->scales[feature[j]] : 1.0f;
 #pragma unroll
         for (int m = 0; m < M; m++) {
             const float y = dgxm_warp_sum(acc[j][m]) * scale;
@@ -338,9 +357,8 @@ dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, c
         a->segments > (int)(sizeof a->seg / sizeof a->seg[0]))
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "step gemv: %d segments, %d side",
                               a->segments, a->side_segments);
-    if (format == DGXM_WEIGHT_INT8 && (a->side_segments || a->stats_x))
-        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
-                              "step gemv: int8 weights with side rows or folded scores");
+    if (format == DGXM_WEIGHT_INT8 && a->stats_x)
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step gemv: int8 weights with folded scores");
     if (a->stats_x && (a->rows != 1 || a->softmax_group <= 0))
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
                               "step gemv: folded scores need one row and softmax groups");
@@ -353,7 +371,7 @@ dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, c
 
 dgxm_status dgxm_step_gemv_prepare(int k_max, dgxm_error *err)
 {
-    const int quantised = (int)dgxm_step_gemv_smem(DGXM_WEIGHT_INT8, 2, k_max, 0);
+    const int quantised = (int)dgxm_step_gemv_smem(DGXM_WEIGHT_INT8, 2, k_max, 1);
     const int widest = (int)dgxm_step_gemv_smem(DGXM_WEIGHT_F32, 1, k_max, 2);
     const int bytes = quantised > widest ? quantised : widest;
     const cudaError_t e[] = {

@@ -75,7 +75,7 @@ typedef enum dgxm_gemv_mode {
 /* A run of output features with its own weights and destination: the Q, K and V projections
  * are three segments of one launch. */
 typedef struct dgxm_gemv_segment {
-    const void *w;       /* [features][k] in the launch's weight format */
+    const void *w;       /* [features][k] in the launch's weight format (bf16: int8's side) */
     const float *scales; /* int8: one per feature */
     int features;
     void *out;            /* float32, or float16 when out_half */
@@ -91,7 +91,7 @@ typedef struct dgxm_gemv_args {
     dgxm_gemv_segment seg[4];
     int segments;
     /* the last side_segments segments read batch row 0 of x as it was before the LayerNorm
-     * (their own warps of the grid; not with int8 weights) */
+     * (their own warps of the grid; bf16 weights in an int8 launch) */
     int side_segments;
     int k;    /* inputs per feature */
     int rows; /* batch rows of x (1 or 2) */

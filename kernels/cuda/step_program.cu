@@ -284,6 +284,9 @@ dgxm_status layer(dgxm_fused_program *p, int i, int *parity, cudaStream_t s, dgx
         a.seg[1] = segment(&p->cross_c[i], p->scores, 0, 0, false, DGXM_GEMV_STORE);
         a.seg[1].row0_only = 1;
         a.segments = 2;
+        /* an int8 launch's main warps read x as int8; C is bf16 and wants it as floats, as side
+         * warps read it (attn has no LayerNorm, so its raw row 0 is the row itself) */
+        a.side_segments = p->format == DGXM_WEIGHT_INT8 ? 1 : 0;
     }
     if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
@@ -486,11 +489,12 @@ bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
 }
 
 /* Whether the fold goes into the neighbouring launches (step_cross_fold.cu): their GEMVs take
- * Ã and C, so these need the layers' weight format (not int8: the fold stays bf16 there); the
+ * Ã and C, in the layers' weight format or, in an int8 launch, as bf16 side segments; the
  * persistent step and DGXM_CUDA_CROSS_FOLD=2 keep the fold's two launches. */
 bool fold_merge_wanted(const dgxm_fused_program *p, dgxm_weight_format f)
 {
-    return f == p->format && !env_is("DGXM_CUDA_CROSS_FOLD", "2") &&
+    const bool launchable = f == p->format || (p->format == DGXM_WEIGHT_INT8 && f == DGXM_WEIGHT_BF16);
+    return launchable && !env_is("DGXM_CUDA_CROSS_FOLD", "2") &&
            !env_is("DGXM_CUDA_PERSISTENT", "1");
 }
 
@@ -500,7 +504,7 @@ dgxm_status fold_merge_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
 {
     const dgxm_fused_desc *d = &p->desc;
     const int hl = d->heads * p->fold_len, h = d->hidden;
-    const dgxm_weight_format f = p->format;
+    const dgxm_weight_format f = p->cross_a[0].format; /* the fold's, bf16 for int8 layers */
     const size_t esize = f == DGXM_WEIGHT_F32 ? 4 : 2;
     p->cross_c = static_cast<dgxm_matrix *>(calloc((size_t)d->layers, sizeof *p->cross_c));
     if (!p->cross_c)
