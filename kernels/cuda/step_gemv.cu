@@ -44,6 +44,12 @@ __device__ void folded_scores(float *xs, int k, const dgxm_gemv_args &a, float *
     __syncthreads();
 }
 
+/* Bytes of a side row over a main row's: bf16 side rows in an int8 launch are twice an int8 row. */
+template <int FMT> __host__ __device__ constexpr int side_weight()
+{
+    return FMT == DGXM_WEIGHT_INT8 ? 2 : 1;
+}
+
 /* The T 16-byte loads of each of the warp's RW rows that start at load `base` (zero past a row's
  * end or for a row the warp does not have). */
 template <int RW, int T>
@@ -72,6 +78,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
      * cost their scores too much): their warps read float x, as every other format's do. */
     constexpr int SIDE_FMT = FMT == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : FMT;
     constexpr int E = weights<FMT>::per_load, SE = weights<SIDE_FMT>::per_load;
+    constexpr int SIDE_WEIGHT = side_weight<FMT>();
     constexpr int T = UNROLL / RW > 0 ? UNROLL / RW : 1; /* loads per row per tile */
     const int lane = threadIdx.x & 31;
     const int k = a.k;
@@ -83,7 +90,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     const long long warps = (long long)gridDim.x * DGXM_STEP_GEMV_WARPS;
     const long long w = (long long)blockIdx.x * DGXM_STEP_GEMV_WARPS + (threadIdx.x >> 5);
     /* side segments have warps of their own (their input is another row of shared memory) */
-    const long long side_warps = dgxm_step_side_warps(warps, main_total, side_total);
+    const long long side_warps = dgxm_step_side_warps(warps, main_total, side_total, SIDE_WEIGHT);
     const long long main_warps = warps - side_warps;
     const bool side = w >= main_warps;
     const long long sw = side ? w - main_warps : w, group = side ? side_warps : main_warps;
@@ -303,10 +310,11 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
         (i < a->segments - a->side_segments ? main_features : side_features) +=
             a->seg[i].features;
     gemv_grid g = grid_for(main_features + side_features, a->sm_count);
-    if (side_features > 0) /* the two groups of warps split the grid by their features */
+    if (side_features > 0) /* the two groups of warps split the grid by their bytes */
         for (;;) {
             const long long warps = (long long)g.blocks * DGXM_STEP_GEMV_WARPS;
-            const long long sw = dgxm_step_side_warps(warps, main_features, side_features);
+            const long long sw = dgxm_step_side_warps(warps, main_features, side_features,
+                                                         side_weight<FMT>());
             const long long most_main = (main_features + warps - sw - 1) / (warps - sw);
             const long long most_side = (side_features + sw - 1) / sw;
             g.rows_per_warp = (int)(most_main > most_side ? most_main : most_side);

@@ -130,15 +130,17 @@ static inline int dgxm_step_gemv_extra_rows(const dgxm_gemv_args *a)
 {
     return a->stats_x ? 2 : a->side_segments > 0 ? 1 : 0;
 }
-/* How many of a launch's warps take the side segments' features: their share of all
- * features, at least one warp for each kind. Host and device compute it alike. */
+/* How many of a launch's warps take the side segments' features: their share of all the
+ * weight bytes, at least one warp for each kind (a side row weighs side_weight main rows: 2 for
+ * the bf16 side rows of an int8 launch). Host and device compute it alike. */
 static inline __host__ __device__ long long dgxm_step_side_warps(long long warps, int main_features,
-                                                                 int side_features)
+                                                                 int side_features, int side_weight)
 {
     if (side_features <= 0)
         return 0;
-    const long long total = (long long)main_features + side_features;
-    long long n = (warps * side_features + total / 2) / total;
+    const long long side = (long long)side_features * side_weight;
+    const long long total = main_features + side;
+    long long n = (warps * side + total / 2) / total;
     n = n < 1 ? 1 : n;
     return n > warps - 1 ? warps - 1 : n;
 }
