@@ -5,8 +5,9 @@
  *   1e-2 (bf16, f16) or 3e-2 (int8 layers, bf16 heads), relative to the largest logit, of the
  *   CPU's float32 logits, and every token
  *   the device chose equals what core/sampler.c picks from the device's own logits, under
- *   greedy, top-k, top-p and plain sampling, on the fixtures and on a 2-layer model at
- *   musicgen-small's real widths (vocabulary 2048, heads of 64);
+ *   greedy, top-k, top-p and plain sampling, on the fixtures, on a 2-layer model at
+ *   musicgen-small's real widths (vocabulary 2048, heads of 64) and on a 1-layer model at
+ *   musicgen-large's (warps of four rows);
  * - with LM heads whose rows repeat (so logits tie at and around the k-th value, with more
  *   survivors than the sampler's threads), the device's token is still the host sampler's.
  * Every case runs on each form of the step: one kernel per phase with the cross-attention
@@ -14,9 +15,9 @@
  * neighbouring launches where the layers are not int8), always folded into two GEMVs of its
  * own (=2), never folded (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to
  * heads in one cooperative launch, 3 kernels a step) with the cross-attention folded where it pays
- * and never folded; each case checks the kernel count of its form (a device before sm_90 runs the
- * persistent forms kernel per phase).
- * Without a CUDA device every case is skipped and says why. */
+ * and never folded, and the default with deeper GEMV tiles (DGXM_CUDA_GEMV_DEEP=3); each case
+ * checks the kernel count of its form (a device before sm_90 runs the persistent forms kernel per
+ * phase). Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,11 +48,13 @@ typedef enum step_form {
     FORM_FOLDED_TWO,
     FORM_UNFOLDED,
     FORM_PERSISTENT,
-    FORM_PERSISTENT_UNFOLDED
+    FORM_PERSISTENT_UNFOLDED,
+    FORM_DEEP
 } step_form;
 static step_form form;
 static const char *const form_names[] = { "per-phase", "folded",     "folded in two",
-                                          "unfolded",  "persistent", "persistent unfolded" };
+                                          "unfolded",  "persistent", "persistent unfolded",
+                                          "deep tiles" };
 static bool persistent_capable; /* the device runs the persistent step (sm_90+, cooperative) */
 
 static int use_form(step_form f)
@@ -59,6 +62,9 @@ static int use_form(step_form f)
     form = f;
     unsetenv("DGXM_CUDA_CROSS_FOLD");
     unsetenv("DGXM_CUDA_PERSISTENT");
+    unsetenv("DGXM_CUDA_GEMV_DEEP");
+    if (f == FORM_DEEP) /* a tile's depth is a speed setting: the same sums in the same order */
+        return setenv("DGXM_CUDA_GEMV_DEEP", "3", 1);
     if (f == FORM_FOLDED)
         return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
     if (f == FORM_FOLDED_TWO)
@@ -107,6 +113,12 @@ static int form_persistent_unfolded(void **state)
 {
     (void)state;
     return use_form(FORM_PERSISTENT_UNFOLDED);
+}
+
+static int form_deep(void **state)
+{
+    (void)state;
+    return use_form(FORM_DEEP);
 }
 
 static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "stereo-legacy" };
@@ -459,6 +471,21 @@ static void fused_steps_match_cpu_at_real_widths(void **state)
     model_close(&m);
 }
 
+/* musicgen-large's widths: warps of four rows (fc1, Q,K,V with the fold, the heads) */
+static void fused_steps_match_cpu_at_large_widths(void **state)
+{
+    (void)state;
+    if (dgxm_cuda_device_count() == 0)
+        gpu_or_skip();
+    model m;
+    model_open_synthetic(&m, "large:1");
+    const int lt = 12;
+    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 23);
+    check_model(&m, cond, lt, "large:1", 16, 0, 2);
+    free(cond);
+    model_close(&m);
+}
+
 /* 300 steps: the self-attention splits into three blocks of keys a head, whose partials the
  * last block to finish merges (24 steps never leave the first split). */
 static void fused_steps_match_cpu_past_one_attention_split(void **state)
@@ -609,6 +636,9 @@ int main(void)
         cmocka_unit_test_setup(fused_f32_greedy_codes_equal_cpu, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent_unfolded),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_default),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_deep),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_deep),
         cmocka_unit_test_setup(device_sampler_keeps_ties_as_the_host, form_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

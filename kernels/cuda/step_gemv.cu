@@ -66,9 +66,25 @@ __device__ __forceinline__ void load_tile(uint4 (&tile)[RW][T], const uint4 *con
         }
 }
 
+/* 16-byte loads per row per tile for a warp of RW rows: UNROLL split over the rows, but two for
+ * four rows (one made musicgen-large bf16 1.5 % slower a step on an H200; int8's four-row
+ * warps would spill, and its rows are half as long). */
+template <int FMT, int RW> constexpr int tile_loads()
+{
+    return RW == 4 && FMT != DGXM_WEIGHT_INT8 ? 2 : UNROLL / RW > 0 ? UNROLL / RW : 1;
+}
+
+/* DGXM_CUDA_GEMV_DEEP (a bit set, experiments): bit 0 gives one-row warps 8 loads a tile, bit
+ * 1 two-row warps 4 (not int8) */
+template <int FMT, int RW> constexpr int deep_tile_loads()
+{
+    return FMT == DGXM_WEIGHT_INT8 ? tile_loads<FMT, RW>() : RW == 1 ? 8 : RW == 2 ? 4 : tile_loads<FMT, RW>();
+}
+
 /* Each warp computes up to RW consecutive output features (more per warp when a launch has many,
- * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes). */
-template <int FMT, int M, int RW>
+ * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes), T
+ * 16-byte loads of each per tile. */
+template <int FMT, int M, int RW, int T>
 __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     step_gemv_kernel(const dgxm_gemv_args a)
 {
@@ -79,7 +95,6 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     constexpr int SIDE_FMT = FMT == DGXM_WEIGHT_INT8 ? DGXM_WEIGHT_BF16 : FMT;
     constexpr int E = weights<FMT>::per_load, SE = weights<SIDE_FMT>::per_load;
     constexpr int SIDE_WEIGHT = side_weight<FMT>();
-    constexpr int T = UNROLL / RW > 0 ? UNROLL / RW : 1; /* loads per row per tile */
     const int lane = threadIdx.x & 31;
     const int k = a.k;
     /* warp w of W computes features [w F / W, (w + 1) F / W): at most RW, and every SM gets
@@ -289,13 +304,13 @@ gemv_grid grid_for(int features, int sm_count)
     return { blocks, most };
 }
 
-template <int FMT, int M, int RW>
+template <int FMT, int M, int RW, int T = tile_loads<FMT, RW>()>
 dgxm_status launch_rw(const dgxm_gemv_args *a, int blocks, cudaStream_t s, bool pdl,
                       dgxm_error *err)
 {
     const size_t smem = dgxm_step_gemv_smem(FMT, M, a->k, dgxm_step_gemv_extra_rows(a));
     const dgxm_gemv_args args = *a;
-    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M, RW>, dim3((unsigned)blocks),
+    const cudaError_t e = dgxm_step_launch(step_gemv_kernel<FMT, M, RW, T>, dim3((unsigned)blocks),
                                            dim3(DGXM_STEP_GEMV_WARPS * 32), smem, s, pdl, args);
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "step gemv", "launch");
@@ -325,8 +340,14 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
     switch (g.rows_per_warp) {
     case 4: return launch_rw<FMT, M, 4>(a, g.blocks, s, pdl, err);
     case 3: return launch_rw<FMT, M, 3>(a, g.blocks, s, pdl, err);
-    case 2: return launch_rw<FMT, M, 2>(a, g.blocks, s, pdl, err);
-    default: return launch_rw<FMT, M, 1>(a, g.blocks, s, pdl, err);
+    case 2:
+        if (a->deep & 2)
+            return launch_rw<FMT, M, 2, deep_tile_loads<FMT, 2>()>(a, g.blocks, s, pdl, err);
+        return launch_rw<FMT, M, 2>(a, g.blocks, s, pdl, err);
+    default:
+        if (a->deep & 1)
+            return launch_rw<FMT, M, 1, deep_tile_loads<FMT, 1>()>(a, g.blocks, s, pdl, err);
+        return launch_rw<FMT, M, 1>(a, g.blocks, s, pdl, err);
     }
 }
 
@@ -346,13 +367,19 @@ dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStrea
 template <int FMT, int M> cudaError_t allow_smem(int bytes)
 {
     const cudaFuncAttribute attr = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1>, attr, bytes);
+    cudaError_t e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1, tile_loads<FMT, 1>()>, attr, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2>, attr, bytes);
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2, tile_loads<FMT, 2>()>, attr, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 3>, attr, bytes);
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 3, tile_loads<FMT, 3>()>, attr, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4>, attr, bytes);
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4, tile_loads<FMT, 4>()>, attr, bytes);
+    if constexpr (FMT != DGXM_WEIGHT_INT8) {
+        if (e == cudaSuccess)
+            e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1, deep_tile_loads<FMT, 1>()>, attr, bytes);
+        if (e == cudaSuccess)
+            e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2, deep_tile_loads<FMT, 2>()>, attr, bytes);
+    }
     return e;
 }
 

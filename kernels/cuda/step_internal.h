@@ -110,6 +110,7 @@ typedef struct dgxm_gemv_args {
     int stats_k;
     const dgxm_step_counters *counters;
     int sm_count; /* sizes the grid */
+    int deep;     /* DGXM_CUDA_GEMV_DEEP: deeper tiles for one- and two-row warps (step_gemv.cu) */
 } dgxm_gemv_args;
 
 /* Output features in all segments, spread evenly over the warps of a grid of about two blocks

@@ -37,6 +37,7 @@ struct dgxm_fused_program {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     bool pdl; /* programmatic dependent launch between the step's kernels (sm_90+) */
+    int gemv_deep; /* DGXM_CUDA_GEMV_DEEP: dgxm_gemv_args.deep */
     /* the persistent step (step_persistent.cu) replaces embed, layers and heads when
      * DGXM_CUDA_PERSISTENT=1 and the device can run it */
     bool persistent;
@@ -147,6 +148,7 @@ dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, 
     a.ln_b = ln_b;
     a.counters = p->counters;
     a.sm_count = p->sm_count;
+    a.deep = p->gemv_deep;
     return a;
 }
 
@@ -791,6 +793,8 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->sm_count = dgxm_cuda(b)->info.sm_count;
     /* DGXM_CUDA_PDL=0: plain serialisation, for comparisons */
     p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !env_is("DGXM_CUDA_PDL", "0");
+    const char *deep = getenv("DGXM_CUDA_GEMV_DEEP");
+    p->gemv_deep = deep ? atoi(deep) & 3 : 0;
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || fold_prepare(b, p, err) ||

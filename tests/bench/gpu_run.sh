@@ -6,7 +6,7 @@
 #   tests/bench/gpu_run.sh [tests] [bench-small] [persist-small] [probe-small] [persist-big]
 #                          [bench-big] [latency]
 #                          [hf-small] [hf-medium] [hf-large] [old-small] [timeline-small] [e2e]
-#                          [codec] [ab] [env-ab]
+#                          [codec] [ab] [env-ab] [env-multi]
 #   ab: every size (AB_SIZES), bf16 and int8, gpu-dist/bin/dgxm-old then this build, for a
 #   before/after; env-ab: the same with this build under the settings AB_ENV first
 #   old-small: the persistent step and the graph of another build's dgxm, put at
@@ -110,6 +110,22 @@ for part in $parts; do
       # a before/after in one binary
       pairs with_env ;;
     ab) pairs old_build ;;
+    env-multi) # every size (AB_SIZES) and dtype (AB_DTYPES): this build as it is, under each
+      # setting of AB_ENVS (';' between settings, tagged v1, v2, ...), then as it is again
+      # (tagged again: the run's drift)
+      IFS=';' read -ra settings <<< "${AB_ENVS:?}"
+      for size in ${AB_SIZES:-small medium large}; do
+        prepare $size
+        for d in ${AB_DTYPES:-bf16 int8}; do
+          bench $size $d
+          for i in "${!settings[@]}"; do
+            (export ${settings[$i]}; TAG=v$((i + 1)) bench $size $d)
+          done
+          TAG=again bench $size $d
+        done
+        [ $size = small ] || rm -rf "$keep/$size"
+      done
+      for i in "${!settings[@]}"; do echo "v$((i + 1)): ${settings[$i]}"; done > "$out/variants.txt" ;;
     old-small)
       prepare small
       for d in bf16 int8; do
