@@ -132,9 +132,10 @@ dgxm_status dgxm_decoder_fused_window(dgxm_decoder_fused *f, const int32_t *grid
                                 err);
 }
 
-dgxm_status dgxm_decoder_fused_step(dgxm_decoder_fused *f, int32_t *column, dgxm_error *err)
+dgxm_status dgxm_decoder_fused_step(dgxm_decoder_fused *f, int32_t *column, bool queue_next,
+                                    dgxm_error *err)
 {
-    return f->ops->step(f->dec->b, f->program, column, err);
+    return f->ops->step(f->dec->b, f->program, column, queue_next, err);
 }
 
 dgxm_status dgxm_decoder_fused_logits(dgxm_decoder_fused *f, float *logits, dgxm_error *err)

@@ -30,8 +30,12 @@ void dgxm_decoder_fused_free(dgxm_decoder_fused *f);
 dgxm_status dgxm_decoder_fused_window(dgxm_decoder_fused *f, const int32_t *grid, int columns,
                                       int prompt, int frames, int step_base, dgxm_error *err);
 
-/* Runs the next step; column[K] receives the grid column it wrote. */
-dgxm_status dgxm_decoder_fused_step(dgxm_decoder_fused *f, int32_t *column, dgxm_error *err);
+/* Runs the next step; column[K] receives the grid column it wrote. With queue_next the step
+ * after it may already be queued on the device when this returns (kernels/fused_step.h), so
+ * the device does not wait for the caller between steps; dgxm_decoder_fused_logits and
+ * dgxm_decoder_fused_profile then fail until the window's last step or the next window. */
+dgxm_status dgxm_decoder_fused_step(dgxm_decoder_fused *f, int32_t *column, bool queue_next,
+                                    dgxm_error *err);
 
 /* The last step's logits [rows][K][vocab] into host memory. */
 dgxm_status dgxm_decoder_fused_logits(dgxm_decoder_fused *f, float *logits, dgxm_error *err);

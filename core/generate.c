@@ -146,7 +146,7 @@ static dgxm_status run_window(void *ctx, int prompt, int frames, int offset)
         s = g->err->status;
     for (int step = 1; !s && step < columns; step++) {
         if (g->fused) {
-            s = dgxm_decoder_fused_step(g->fused, column, g->err);
+            s = dgxm_decoder_fused_step(g->fused, column, true, g->err);
             for (int k = 0; !s && k < K; k++)
                 g->grid[k * columns + step] = column[k];
         } else {

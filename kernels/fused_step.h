@@ -80,9 +80,13 @@ typedef struct dgxm_fused_step_ops {
                                 dgxm_error *err);
 
     /* Runs the next step and writes column step of the grid to host memory column[codebooks]
-     * (the chosen tokens where the window generates, the grid's value elsewhere). */
+     * (the chosen tokens where the window generates, the grid's value elsewhere). With
+     * queue_next the backend may queue the step after it (within the window) before it waits
+     * for this one, so that the device runs the steps back to back instead of waiting for the
+     * host between them; that queued step's logits replace this one's, so read_logits and
+     * profile refuse while a step is queued (callers that read logits pass false). */
     dgxm_status (*step)(struct dgxm_backend *b, dgxm_fused_program *p, int32_t *column,
-                        dgxm_error *err);
+                        bool queue_next, dgxm_error *err);
 
     /* The last step's logits, host memory [rows][codebooks][vocab] (tests and tools). */
     dgxm_status (*read_logits)(struct dgxm_backend *b, dgxm_fused_program *p, float *logits,

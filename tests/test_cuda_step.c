@@ -15,9 +15,10 @@
  * neighbouring launches where the layers are not int8), always folded into two GEMVs of its
  * own (=2), never folded (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to
  * heads in one cooperative launch, 3 kernels a step) with the cross-attention folded where it pays
- * and never folded, and the default with deeper GEMV tiles (DGXM_CUDA_GEMV_DEEP=3); each case
- * checks the kernel count of its form (a device before sm_90 runs the persistent forms kernel per
- * phase). Without a CUDA device every case is skipped and says why. */
+ * and never folded; each case checks the kernel count of its form (a device before sm_90 runs
+ * the persistent forms kernel per phase). Steps queued one ahead (core/generate.c) choose the
+ * tokens of steps run one at a time, and logits are refused while a step is queued.
+ * Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,13 +49,11 @@ typedef enum step_form {
     FORM_FOLDED_TWO,
     FORM_UNFOLDED,
     FORM_PERSISTENT,
-    FORM_PERSISTENT_UNFOLDED,
-    FORM_DEEP
+    FORM_PERSISTENT_UNFOLDED
 } step_form;
 static step_form form;
 static const char *const form_names[] = { "per-phase", "folded",     "folded in two",
-                                          "unfolded",  "persistent", "persistent unfolded",
-                                          "deep tiles" };
+                                          "unfolded",  "persistent", "persistent unfolded" };
 static bool persistent_capable; /* the device runs the persistent step (sm_90+, cooperative) */
 
 static int use_form(step_form f)
@@ -62,9 +61,6 @@ static int use_form(step_form f)
     form = f;
     unsetenv("DGXM_CUDA_CROSS_FOLD");
     unsetenv("DGXM_CUDA_PERSISTENT");
-    unsetenv("DGXM_CUDA_GEMV_DEEP");
-    if (f == FORM_DEEP) /* a tile's depth is a speed setting: the same sums in the same order */
-        return setenv("DGXM_CUDA_GEMV_DEEP", "3", 1);
     if (f == FORM_FOLDED)
         return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
     if (f == FORM_FOLDED_TWO)
@@ -113,12 +109,6 @@ static int form_persistent_unfolded(void **state)
 {
     (void)state;
     return use_form(FORM_PERSISTENT_UNFOLDED);
-}
-
-static int form_deep(void **state)
-{
-    (void)state;
-    return use_form(FORM_DEEP);
 }
 
 static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "stereo-legacy" };
@@ -358,7 +348,7 @@ static double compare_steps(dgxm_decoder *dc, dgxm_decoder *dg, const model *m, 
     for (int step = 1; step < columns; step++) {
         for (int k = 0; k < K; k++)
             in[k] = grid[k * columns + step - 1];
-        if (dgxm_decoder_step(st, in, want, &err) || dgxm_decoder_fused_step(f, out, &err) ||
+        if (dgxm_decoder_step(st, in, want, &err) || dgxm_decoder_fused_step(f, out, false, &err) ||
             dgxm_decoder_fused_logits(f, got, &err))
             fail_msg("step %d: %s", step, err.message);
         worst = fmax(worst, rel_error(got, want, (size_t)rows * K * V));
@@ -502,6 +492,88 @@ static void fused_steps_match_cpu_past_one_attention_split(void **state)
     model_close(&m);
 }
 
+/* The columns of one window stepped with queue_next: each step's logits are gone once the
+ * next is queued, so the reference is the same window stepped without. */
+static int32_t *window_columns(dgxm_decoder *dg, const model *m, const float *cond, int lt,
+                               const dgxm_sampling *s, int steps, bool queue_next)
+{
+    const dgxm_decoder_config *c = &m->cfg->decoder;
+    const int K = c->num_codebooks, columns = steps + 1;
+    const int frames = steps - (K / c->audio_channels - 1);
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_decoder_fused *f = dgxm_decoder_fused_new(dg, 2, steps, cond, lt, s, &err);
+    if (!f)
+        fail_msg("fused step: %s", err.message);
+    int32_t *grid = malloc((size_t)K * columns * sizeof *grid);
+    int32_t *got = malloc((size_t)K * columns * sizeof *got);
+    float *logits = malloc((size_t)2 * K * c->vocab_size * sizeof *logits);
+    for (int i = 0; i < K * columns; i++)
+        grid[i] = c->pad_token_id;
+    if (dgxm_decoder_fused_window(f, grid, columns, 0, frames, 0, &err))
+        fail_msg("%s", err.message);
+    int32_t column[64];
+    for (int step = 1; step < columns; step++) {
+        if (dgxm_decoder_fused_step(f, column, queue_next, &err))
+            fail_msg("step %d: %s", step, err.message);
+        for (int k = 0; k < K; k++)
+            got[k * columns + step] = column[k];
+        /* while a step is queued its logits would pass for this one's: refused, not wrong */
+        const dgxm_status read = dgxm_decoder_fused_logits(f, logits, &err);
+        const bool queued = queue_next && step < columns - 1;
+        if (queued && read != DGXM_ERR_INVALID_ARG)
+            fail_msg("step %d: logits read with a step queued ahead", step);
+        if (!queued && read)
+            fail_msg("step %d: %s", step, err.message);
+        dgxm_error_clear(&err);
+    }
+    /* a new window after a queued one starts from its own first step */
+    if (queue_next && (dgxm_decoder_fused_window(f, grid, columns, 0, frames, 0, &err) ||
+                       dgxm_decoder_fused_step(f, column, true, &err) ||
+                       dgxm_decoder_fused_step(f, column, true, &err)))
+        fail_msg("second window: %s", err.message);
+    for (int k = 0; queue_next && k < K; k++)
+        if (column[k] != got[k * columns + 2])
+            fail_msg("second window, step 2, codebook %d: %d, the first window's %d", k, column[k],
+                     got[k * columns + 2]);
+    free(grid), free(logits);
+    dgxm_decoder_fused_free(f);
+    return got;
+}
+
+/* Steps queued one ahead (what core/generate.c asks for) choose the tokens of steps run one at a
+ * time, every format, sampled with a seed. */
+static void queued_steps_choose_the_same_tokens(void **state)
+{
+    (void)state;
+    if (dgxm_cuda_device_count() == 0)
+        gpu_or_skip();
+    model m;
+    model_open_synthetic(&m, "small:2");
+    const int lt = 12, steps = 40, K = m.cfg->decoder.num_codebooks;
+    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 29);
+    dgxm_backend *gpu = gpu_or_skip();
+    const dgxm_weight_format formats[] = { DGXM_WEIGHT_F32, DGXM_WEIGHT_BF16, DGXM_WEIGHT_INT8 };
+    for (size_t fi = 0; fi < sizeof formats / sizeof *formats; fi++) {
+        dgxm_decoder *dg = decoder(gpu, &m, formats[fi]);
+        const int32_t *one = window_columns(dg, &m, cond, lt, &samplings[1], steps, false);
+        int32_t *ahead = window_columns(dg, &m, cond, lt, &samplings[1], steps, true);
+        for (int step = 1; step <= steps; step++)
+            for (int k = 0; k < K; k++)
+                if (ahead[k * (steps + 1) + step] != one[k * (steps + 1) + step])
+                    fail_msg("format %d step %d codebook %d: queued %d, one at a time %d",
+                             (int)formats[fi], step, k, ahead[k * (steps + 1) + step],
+                             one[k * (steps + 1) + step]);
+        print_message("format %d: %d queued steps chose the tokens of steps one at a time\n",
+                      (int)formats[fi], steps);
+        free((void *)one), free(ahead);
+        dgxm_decoder_free(dg);
+    }
+    gpu->ops->destroy(gpu);
+    free(cond);
+    model_close(&m);
+}
+
 /* Rewrites rows of lm_heads.{k}.weight in dir/model.safetensors (BF16 [vocab][hidden]) so the
  * logits tie: row i takes row from(k, i), or zeros when it returns -1. */
 static void tie_head_rows(const char *dir, int codebooks, int vocab, int hidden,
@@ -637,9 +709,8 @@ int main(void)
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_default),
-        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_deep),
-        cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_deep),
         cmocka_unit_test_setup(device_sampler_keeps_ties_as_the_host, form_default),
+        cmocka_unit_test_setup(queued_steps_choose_the_same_tokens, form_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -482,7 +482,7 @@ static int count_kernels(parts *p, const bench_args *a, const float *cond, int l
         int count = -1;
         if (!dgxm_decoder_fused_window(fz, grid, columns, 0, columns - K, 0, &e)) {
             for (int i = 1; i < columns - 2 && !e.status; i++)
-                dgxm_decoder_fused_step(fz, column, &e);
+                dgxm_decoder_fused_step(fz, column, false, &e);
             count = e.status ? -1 : dgxm_decoder_fused_profile(fz, prof, 32, &e);
         }
         double total = 0;

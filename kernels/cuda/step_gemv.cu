@@ -66,20 +66,14 @@ __device__ __forceinline__ void load_tile(uint4 (&tile)[RW][T], const uint4 *con
         }
 }
 
-/* 16-byte loads per row per tile for a warp of RW rows: UNROLL split over the rows, but two for
- * four rows (one made musicgen-large bf16 1.5 % slower a step on an H200; int8's four-row
- * warps would spill, and its rows are half as long). */
-template <int FMT, int RW> constexpr int tile_loads()
-{
-    return RW == 4 && FMT != DGXM_WEIGHT_INT8 ? 2 : UNROLL / RW > 0 ? UNROLL / RW : 1;
-}
+/* 16-byte loads per row per tile for a warp of RW rows: UNROLL split over the rows. */
+template <int RW> constexpr int tile_loads() { return UNROLL / RW > 0 ? UNROLL / RW : 1; }
 
-/* DGXM_CUDA_GEMV_DEEP (a bit set, experiments): bit 0 gives one-row warps 8 loads a tile, bit
- * 1 two-row warps 4 (not int8) */
-template <int FMT, int RW> constexpr int deep_tile_loads()
-{
-    return FMT == DGXM_WEIGHT_INT8 ? tile_loads<FMT, RW>() : RW == 1 ? 8 : RW == 2 ? 4 : tile_loads<FMT, RW>();
-}
+/* Four-row warps whose lanes have at least 8 loads a row take two loads of each row a tile,
+ * not one: musicgen-large bf16 1.5 % faster a step on an H200. Not int8 (its four-row warps
+ * would spill, and its rows are half as long). Deeper tiles elsewhere (8 loads for one-row
+ * warps, 4 for two-row warps) measured slower or no faster (docs/performance.md). */
+constexpr int LONG_ROW_TILE = 2;
 
 /* Each warp computes up to RW consecutive output features (more per warp when a launch has many,
  * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes), T
@@ -304,7 +298,7 @@ gemv_grid grid_for(int features, int sm_count)
     return { blocks, most };
 }
 
-template <int FMT, int M, int RW, int T = tile_loads<FMT, RW>()>
+template <int FMT, int M, int RW, int T = tile_loads<RW>()>
 dgxm_status launch_rw(const dgxm_gemv_args *a, int blocks, cudaStream_t s, bool pdl,
                       dgxm_error *err)
 {
@@ -337,17 +331,14 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
                 break;
             g.blocks += g.blocks / 8 + 1;
         }
+    if constexpr (FMT != DGXM_WEIGHT_INT8)
+        if (g.rows_per_warp == 4 && a->k / weights<FMT>::per_load >= 8 * 32)
+            return launch_rw<FMT, M, 4, LONG_ROW_TILE>(a, g.blocks, s, pdl, err);
     switch (g.rows_per_warp) {
     case 4: return launch_rw<FMT, M, 4>(a, g.blocks, s, pdl, err);
     case 3: return launch_rw<FMT, M, 3>(a, g.blocks, s, pdl, err);
-    case 2:
-        if (a->deep & 2)
-            return launch_rw<FMT, M, 2, deep_tile_loads<FMT, 2>()>(a, g.blocks, s, pdl, err);
-        return launch_rw<FMT, M, 2>(a, g.blocks, s, pdl, err);
-    default:
-        if (a->deep & 1)
-            return launch_rw<FMT, M, 1, deep_tile_loads<FMT, 1>()>(a, g.blocks, s, pdl, err);
-        return launch_rw<FMT, M, 1>(a, g.blocks, s, pdl, err);
+    case 2: return launch_rw<FMT, M, 2>(a, g.blocks, s, pdl, err);
+    default: return launch_rw<FMT, M, 1>(a, g.blocks, s, pdl, err);
     }
 }
 
@@ -367,19 +358,16 @@ dgxm_status launch_rows(dgxm_weight_format f, const dgxm_gemv_args *a, cudaStrea
 template <int FMT, int M> cudaError_t allow_smem(int bytes)
 {
     const cudaFuncAttribute attr = cudaFuncAttributeMaxDynamicSharedMemorySize;
-    cudaError_t e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1, tile_loads<FMT, 1>()>, attr, bytes);
+    cudaError_t e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1, tile_loads<1>()>, attr, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2, tile_loads<FMT, 2>()>, attr, bytes);
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2, tile_loads<2>()>, attr, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 3, tile_loads<FMT, 3>()>, attr, bytes);
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 3, tile_loads<3>()>, attr, bytes);
     if (e == cudaSuccess)
-        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4, tile_loads<FMT, 4>()>, attr, bytes);
-    if constexpr (FMT != DGXM_WEIGHT_INT8) {
+        e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4, tile_loads<4>()>, attr, bytes);
+    if constexpr (FMT != DGXM_WEIGHT_INT8)
         if (e == cudaSuccess)
-            e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 1, deep_tile_loads<FMT, 1>()>, attr, bytes);
-        if (e == cudaSuccess)
-            e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 2, deep_tile_loads<FMT, 2>()>, attr, bytes);
-    }
+            e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4, LONG_ROW_TILE>, attr, bytes);
     return e;
 }
 

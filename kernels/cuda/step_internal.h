@@ -110,7 +110,6 @@ typedef struct dgxm_gemv_args {
     int stats_k;
     const dgxm_step_counters *counters;
     int sm_count; /* sizes the grid */
-    int deep;     /* DGXM_CUDA_GEMV_DEEP: deeper tiles for one- and two-row warps (step_gemv.cu) */
 } dgxm_gemv_args;
 
 /* Output features in all segments, spread evenly over the warps of a grid of about two blocks
@@ -194,7 +193,10 @@ typedef struct dgxm_step_sample_args {
 
 dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, bool pdl,
                              dgxm_error *err);
-dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool pdl,
+/* The step's tail: column[codebooks] (device) copied to row `step` of the host's mapped
+ * columns[][codebooks], then the counters moved on to the next step. */
+dgxm_status dgxm_step_advance(dgxm_step_counters *counters, const int32_t *column,
+                              int32_t *columns_mapped, int codebooks, cudaStream_t s, bool pdl,
                               dgxm_error *err);
 
 /* The folded cross-attention of one layer (step_cross_fold.cu): a = [heads * L][hidden] and

@@ -27,7 +27,13 @@ struct dgxm_fused_program {
     dgxm_step_counters *counters;
     int32_t *grid;        /* [K][capacity + 1] */
     int32_t *column_dev;  /* [K] */
-    int32_t *column_host; /* [K], pinned */
+    /* [capacity + 1][K], pinned and mapped: the last kernel of step s writes its column at
+     * row s, so a step queued ahead cannot overwrite a column the host has yet to read */
+    int32_t *column_host;
+    int32_t *column_mapped; /* the same memory as the device addresses it */
+    cudaEvent_t done[2];    /* after the graph of step s: done[s & 1] */
+    int queued;             /* steps launched and not yet returned by step(): 0, 1 or 2 */
+    bool queue_ahead;       /* step(queue_next) may queue one (DGXM_CUDA_STEP_AHEAD=0: never) */
     const float **embed;  /* [K] device pointers, device array */
     float *positions;     /* [capacity][hidden] */
     float *x, *q, *attn, *ff, *logits;
@@ -37,7 +43,6 @@ struct dgxm_fused_program {
     cudaGraph_t graph;
     cudaGraphExec_t exec;
     bool pdl; /* programmatic dependent launch between the step's kernels (sm_90+) */
-    int gemv_deep; /* DGXM_CUDA_GEMV_DEEP: dgxm_gemv_args.deep */
     /* the persistent step (step_persistent.cu) replaces embed, layers and heads when
      * DGXM_CUDA_PERSISTENT=1 and the device can run it */
     bool persistent;
@@ -148,7 +153,6 @@ dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, 
     a.ln_b = ln_b;
     a.counters = p->counters;
     a.sm_count = p->sm_count;
-    a.deep = p->gemv_deep;
     return a;
 }
 
@@ -383,13 +387,10 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     if ((st = dgxm_step_sample(&sa, s, pdl, err)))
         return st;
     mark(p, s, "guidance+sample");
-    if ((st = dgxm_step_advance(p->counters, s, pdl, err)))
+    if ((st = dgxm_step_advance(p->counters, p->column_dev, p->column_mapped, d->codebooks, s,
+                                pdl, err)))
         return st;
     mark(p, s, "advance");
-    DGXM_CUDA_TRY(err, "step",
-                  cudaMemcpyAsync(p->column_host, p->column_dev,
-                                  (size_t)d->codebooks * sizeof(int32_t), cudaMemcpyDeviceToHost,
-                                  s));
     return DGXM_OK;
 }
 
@@ -455,7 +456,12 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
                               "cuda decode step: device memory for %d positions x %d rows "
                               "(KV caches %zu bytes each)",
                               d->capacity, d->rows, cache);
-    DGXM_CUDA_TRY(err, "decode step", cudaMallocHost(&p->column_host, K * sizeof(int32_t)));
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaHostAlloc(&p->column_host, (d->capacity + 1) * K * sizeof(int32_t),
+                                cudaHostAllocMapped));
+    DGXM_CUDA_TRY(err, "decode step", cudaHostGetDevicePointer(&p->column_mapped, p->column_host, 0));
+    for (cudaEvent_t &e : p->done)
+        DGXM_CUDA_TRY(err, "decode step", cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     dgxm_cuda_backend *cb = dgxm_cuda(b);
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemcpyAsync(p->embed, d->embed, K * sizeof(float *), cudaMemcpyHostToDevice,
@@ -793,8 +799,7 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->sm_count = dgxm_cuda(b)->info.sm_count;
     /* DGXM_CUDA_PDL=0: plain serialisation, for comparisons */
     p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !env_is("DGXM_CUDA_PDL", "0");
-    const char *deep = getenv("DGXM_CUDA_GEMV_DEEP");
-    p->gemv_deep = deep ? atoi(deep) & 3 : 0;
+    p->queue_ahead = !env_is("DGXM_CUDA_STEP_AHEAD", "0");
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || fold_prepare(b, p, err) ||
@@ -889,6 +894,9 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
     free(p->cross_b);
     if (p->column_host)
         cudaFreeHost(p->column_host);
+    for (cudaEvent_t e : p->done)
+        if (e)
+            cudaEventDestroy(e);
     free(p->layers);
     free(p);
 }
@@ -908,6 +916,9 @@ dgxm_status window_begin(dgxm_backend *b, dgxm_fused_program *p, const int32_t *
                               "cuda decode step: window of %d columns for a capacity of %d",
                               columns, d->capacity);
     dgxm_cuda_backend *cb = dgxm_cuda(b);
+    /* a step queued ahead in the last window ran into its counters: let it finish first */
+    DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
+    p->queued = 0;
     const dgxm_step_counters c = { 1, 0, step_base, prompt, frames, columns };
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemcpyAsync(p->grid, grid, (size_t)d->codebooks * columns * sizeof(int32_t),
@@ -920,22 +931,52 @@ dgxm_status window_begin(dgxm_backend *b, dgxm_fused_program *p, const int32_t *
     return DGXM_OK;
 }
 
-dgxm_status step(dgxm_backend *b, dgxm_fused_program *p, int32_t *column, dgxm_error *err)
+/* Queues the graph of step `at` and the event after it. */
+dgxm_status launch_step(dgxm_cuda_backend *cb, dgxm_fused_program *p, int at, dgxm_error *err)
+{
+    DGXM_CUDA_TRY(err, "decode step", cudaGraphLaunch(p->exec, cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaEventRecord(p->done[at & 1], cb->stream));
+    p->queued++;
+    return DGXM_OK;
+}
+
+dgxm_status step(dgxm_backend *b, dgxm_fused_program *p, int32_t *column, bool queue_next,
+                 dgxm_error *err)
 {
     if (p->next_step < 1 || p->next_step >= p->columns)
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
                               "cuda decode step: step %d outside the window's %d columns",
                               p->next_step, p->columns);
     dgxm_cuda_backend *cb = dgxm_cuda(b);
-    DGXM_CUDA_TRY(err, "decode step", cudaGraphLaunch(p->exec, cb->stream));
-    DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
-    memcpy(column, p->column_host, (size_t)p->desc.codebooks * sizeof(int32_t));
+    dgxm_status st;
+    if (p->queued == 0 && (st = launch_step(cb, p, p->next_step, err)))
+        return st;
+    if (queue_next && p->queue_ahead && p->queued == 1 && p->next_step + 1 < p->columns &&
+        (st = launch_step(cb, p, p->next_step + 1, err)))
+        return st;
+    DGXM_CUDA_TRY(err, "decode step", cudaEventSynchronize(p->done[p->next_step & 1]));
+    const size_t K = (size_t)p->desc.codebooks;
+    memcpy(column, p->column_host + (size_t)p->next_step * K, K * sizeof(int32_t));
+    p->queued--;
     p->next_step++;
+    return DGXM_OK;
+}
+
+/* read_logits and profile: the logits a caller wants are gone once the next step is queued. */
+dgxm_status refuse_if_queued(const dgxm_fused_program *p, const char *what, dgxm_error *err)
+{
+    if (p->queued > 0)
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                              "cuda decode step: %s with step %d queued ahead (step with "
+                              "queue_next false to read logits)",
+                              what, p->next_step);
     return DGXM_OK;
 }
 
 dgxm_status read_logits(dgxm_backend *b, dgxm_fused_program *p, float *logits, dgxm_error *err)
 {
+    if (dgxm_status st = refuse_if_queued(p, "logits", err))
+        return st;
     const dgxm_fused_desc *d = &p->desc;
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemcpyAsync(logits, p->logits,
@@ -956,6 +997,14 @@ int kernels_per_step(const dgxm_fused_program *p)
 int profile(dgxm_backend *b, dgxm_fused_program *p, dgxm_fused_profile_entry *out, int max,
             dgxm_error *err)
 {
+    if (refuse_if_queued(p, "profile", err))
+        return -1;
+    if (p->next_step < 1 || p->next_step >= p->columns) { /* its column has a row to go to */
+        dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                       "decode step profile: step %d outside the window's %d columns", p->next_step,
+                       p->columns);
+        return -1;
+    }
     cudaStream_t s = dgxm_cuda(b)->stream;
     const int n = p->kernels + 1;
     p->marks = static_cast<cudaEvent_t *>(calloc((size_t)n, sizeof *p->marks));
@@ -981,6 +1030,7 @@ int profile(dgxm_backend *b, dgxm_fused_program *p, dgxm_fused_profile_entry *ou
         dgxm_error_set(err, DGXM_ERR_BACKEND, "decode step profile: the step failed");
         goto done;
     }
+    p->next_step++;
     count = 0;
     for (int i = 1; i < p->mark_count; i++) {
         float ms = 0;

@@ -319,12 +319,19 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
     a.column[k] = token;
 }
 
-__global__ void advance_kernel(dgxm_step_counters *c)
+__global__ void advance_kernel(dgxm_step_counters *c, const int32_t *column, int32_t *columns,
+                               int codebooks)
 {
     dgxm_pdl_wait();
-    c->step++;
-    c->position++;
-    c->steps_done++;
+    const int step = c->step;
+    for (int k = (int)threadIdx.x; k < codebooks; k += (int)blockDim.x)
+        columns[(size_t)step * codebooks + k] = column[k];
+    __syncthreads(); /* every thread read c->step before thread 0 moves it on */
+    if (threadIdx.x == 0) {
+        c->step++;
+        c->position++;
+        c->steps_done++;
+    }
 }
 
 } // namespace
@@ -357,9 +364,11 @@ dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, boo
                     "step sample", err);
 }
 
-dgxm_status dgxm_step_advance(dgxm_step_counters *counters, cudaStream_t s, bool pdl,
+dgxm_status dgxm_step_advance(dgxm_step_counters *counters, const int32_t *column,
+                              int32_t *columns_mapped, int codebooks, cudaStream_t s, bool pdl,
                               dgxm_error *err)
 {
-    return launched(dgxm_step_launch(advance_kernel, dim3(1), dim3(1), 0, s, pdl, counters),
+    return launched(dgxm_step_launch(advance_kernel, dim3(1), dim3(32), 0, s, pdl, counters, column,
+                                     columns_mapped, codebooks),
                     "step advance", err);
 }
