@@ -17,7 +17,7 @@
  * heads in one cooperative launch, 3 kernels a step) with the cross-attention folded where it pays
  * and never folded; each case checks the kernel count of its form (a device before sm_90 runs
  * the persistent forms kernel per phase). Steps queued one ahead (core/generate.c) choose the
- * tokens of steps run one at a time, and logits are refused while a step is queued.
+ * tokens of steps run one at a time, and logits and profiles are refused while a step is queued.
  * Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -447,33 +447,33 @@ static float *random_conditioning(int lt, int d, uint64_t seed)
     return cond;
 }
 
-static void fused_steps_match_cpu_at_real_widths(void **state)
+/* check_model on a synthetic checkpoint (core/synthetic_checkpoint.c names the sizes) with 12
+ * random text positions drawn from seed. */
+static void check_synthetic(const char *size, uint64_t seed, const char *label, int steps,
+                            size_t first, size_t count)
 {
-    (void)state;
     if (dgxm_cuda_device_count() == 0)
         gpu_or_skip();
     model m;
-    model_open_synthetic(&m, "small:2");
+    model_open_synthetic(&m, size);
     const int lt = 12;
-    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 5);
-    check_model(&m, cond, lt, "small:2", 24, 0, N_SAMPLINGS);
+    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, seed);
+    check_model(&m, cond, lt, label, steps, first, count);
     free(cond);
     model_close(&m);
+}
+
+static void fused_steps_match_cpu_at_real_widths(void **state)
+{
+    (void)state;
+    check_synthetic("small:2", 5, "small:2", 24, 0, N_SAMPLINGS);
 }
 
 /* musicgen-large's widths: warps of four rows (fc1, Q,K,V with the fold, the heads) */
 static void fused_steps_match_cpu_at_large_widths(void **state)
 {
     (void)state;
-    if (dgxm_cuda_device_count() == 0)
-        gpu_or_skip();
-    model m;
-    model_open_synthetic(&m, "large:1");
-    const int lt = 12;
-    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 23);
-    check_model(&m, cond, lt, "large:1", 16, 0, 2);
-    free(cond);
-    model_close(&m);
+    check_synthetic("large:1", 23, "large:1", 16, 0, 2);
 }
 
 /* 300 steps: the self-attention splits into three blocks of keys a head, whose partials the
@@ -481,15 +481,7 @@ static void fused_steps_match_cpu_at_large_widths(void **state)
 static void fused_steps_match_cpu_past_one_attention_split(void **state)
 {
     (void)state;
-    if (dgxm_cuda_device_count() == 0)
-        gpu_or_skip();
-    model m;
-    model_open_synthetic(&m, "small:2");
-    const int lt = 12;
-    float *cond = random_conditioning(lt, m.cfg->decoder.hidden_size, 11);
-    check_model(&m, cond, lt, "small:2, 300 steps", 300, 1, 1);
-    free(cond);
-    model_close(&m);
+    check_synthetic("small:2", 11, "small:2, 300 steps", 300, 1, 1);
 }
 
 /* The columns of one window stepped with queue_next: each step's logits are gone once the
@@ -525,6 +517,11 @@ static int32_t *window_columns(dgxm_decoder *dg, const model *m, const float *co
             fail_msg("step %d: logits read with a step queued ahead", step);
         if (!queued && read)
             fail_msg("step %d: %s", step, err.message);
+        dgxm_error_clear(&err);
+        dgxm_fused_profile_entry prof[32]; /* a profile would run the step after the queued one */
+        if (queued && (dgxm_decoder_fused_profile(f, prof, 32, &err) != -1 ||
+                       err.status != DGXM_ERR_INVALID_ARG))
+            fail_msg("step %d: profile run with a step queued ahead", step);
         dgxm_error_clear(&err);
     }
     /* a new window after a queued one starts from its own first step */

@@ -66,6 +66,25 @@ __device__ __forceinline__ void load_tile(uint4 (&tile)[RW][T], const uint4 *con
         }
 }
 
+/* acc[j] += load u of row j's tile . the float inputs it meets (load c of each batch row of
+ * xin), for weights of format F; the inputs are read once for every row of the warp. */
+template <int F, int M, int RW, int T>
+__device__ __forceinline__ void dot_float_inputs(const uint4 (&tile)[RW][T], int u,
+                                                 const float *xin, int xin_stride, int c,
+                                                 float (&acc)[RW][M])
+{
+    constexpr int E = weights<F>::per_load;
+    float4 x4[M][E / 4];
+#pragma unroll
+    for (int m = 0; m < M; m++)
+#pragma unroll
+        for (int q = 0; q < E / 4; q++)
+            x4[m][q] = reinterpret_cast<const float4 *>(xin + m * xin_stride + c * E)[q];
+#pragma unroll
+    for (int j = 0; j < RW; j++)
+        dot_load<F, M>(tile[j][u], x4, acc[j]);
+}
+
 /* 16-byte loads per row per tile for a warp of RW rows: UNROLL split over the rows. */
 template <int RW> constexpr int tile_loads() { return UNROLL / RW > 0 ? UNROLL / RW : 1; }
 
@@ -210,16 +229,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             if (c >= loads)
                 break;
             if (mixed) {
-                float4 x4[M][SE / 4];
-#pragma unroll
-                for (int m = 0; m < M; m++)
-#pragma unroll
-                    for (int q = 0; q < SE / 4; q++)
-                        x4[m][q] =
-                            reinterpret_cast<const float4 *>(xin + m * xin_stride + c * SE)[q];
-#pragma unroll
-                for (int j = 0; j < RW; j++)
-                    dot_load<SIDE_FMT, M>(tile[j][u], x4, acc[j]);
+                dot_float_inputs<SIDE_FMT, M, RW, T>(tile, u, xin, xin_stride, c, acc);
             } else if constexpr (FMT == DGXM_WEIGHT_INT8) {
                 uint4 q4[M];
                 float qs[M];
@@ -232,16 +242,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 for (int j = 0; j < RW; j++)
                     dot_load_int8<M>(tile[j][u], q4, qs, acc[j]);
             } else {
-                float4 x4[M][E / 4]; /* read once, used by every row of the warp */
-#pragma unroll
-                for (int m = 0; m < M; m++)
-#pragma unroll
-                    for (int q = 0; q < E / 4; q++)
-                        x4[m][q] =
-                            reinterpret_cast<const float4 *>(xin + m * xin_stride + c * E)[q];
-#pragma unroll
-                for (int j = 0; j < RW; j++)
-                    dot_load<FMT, M>(tile[j][u], x4, acc[j]);
+                dot_float_inputs<FMT, M, RW, T>(tile, u, xin, xin_stride, c, acc);
             }
         }
 #pragma unroll

@@ -940,15 +940,23 @@ dgxm_status launch_step(dgxm_cuda_backend *cb, dgxm_fused_program *p, int at, dg
     return DGXM_OK;
 }
 
-dgxm_status step(dgxm_backend *b, dgxm_fused_program *p, int32_t *column, bool queue_next,
-                 dgxm_error *err)
+/* step and profile: the next step's column must have a row of the window to go to. */
+dgxm_status refuse_outside_window(const dgxm_fused_program *p, const char *what, dgxm_error *err)
 {
     if (p->next_step < 1 || p->next_step >= p->columns)
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
-                              "cuda decode step: step %d outside the window's %d columns",
+                              "cuda decode %s: step %d outside the window's %d columns", what,
                               p->next_step, p->columns);
-    dgxm_cuda_backend *cb = dgxm_cuda(b);
+    return DGXM_OK;
+}
+
+dgxm_status step(dgxm_backend *b, dgxm_fused_program *p, int32_t *column, bool queue_next,
+                 dgxm_error *err)
+{
     dgxm_status st;
+    if ((st = refuse_outside_window(p, "step", err)))
+        return st;
+    dgxm_cuda_backend *cb = dgxm_cuda(b);
     if (p->queued == 0 && (st = launch_step(cb, p, p->next_step, err)))
         return st;
     if (queue_next && p->queue_ahead && p->queued == 1 && p->next_step + 1 < p->columns &&
@@ -997,14 +1005,8 @@ int kernels_per_step(const dgxm_fused_program *p)
 int profile(dgxm_backend *b, dgxm_fused_program *p, dgxm_fused_profile_entry *out, int max,
             dgxm_error *err)
 {
-    if (refuse_if_queued(p, "profile", err))
+    if (refuse_if_queued(p, "profile", err) || refuse_outside_window(p, "step profile", err))
         return -1;
-    if (p->next_step < 1 || p->next_step >= p->columns) { /* its column has a row to go to */
-        dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
-                       "decode step profile: step %d outside the window's %d columns", p->next_step,
-                       p->columns);
-        return -1;
-    }
     cudaStream_t s = dgxm_cuda(b)->stream;
     const int n = p->kernels + 1;
     p->marks = static_cast<cudaEvent_t *>(calloc((size_t)n, sizeof *p->marks));
