@@ -332,6 +332,7 @@ static double median(const double *ms, int from, int to)
 typedef struct figures {
     int steps, frames, kernels, measured;
     double load_s, t5_ms, step_ms[3], codec_ms, generate_s, end_to_end_s;
+    double first_step_ms, mean_step_ms; /* a measured generation's: the first has its set-up */
     double weight_bytes, kv_bytes, bandwidth, floor_ms;
 } figures;
 
@@ -385,6 +386,11 @@ static int run_full(parts *p, const bench_args *a, const int32_t *ids, int lt, f
     f->step_ms[0] = median(ms, 0, n < window ? n : window);
     f->step_ms[1] = median(ms, n / 2 - window / 2, n / 2 + window / 2);
     f->step_ms[2] = median(ms, n - window, n);
+    f->first_step_ms = n > 0 ? ms[0] : 0;
+    double rest = 0;
+    for (int i = 1; i < n; i++)
+        rest += ms[i];
+    f->mean_step_ms = n > 1 ? rest / (n - 1) : 0;
     f->measured = 1;
     rc = 0;
 out:
@@ -518,13 +524,14 @@ static void write_json(const char *path, const bench_args *a, const char *dir, c
             "  \"encodec_ms\": %.4f,\n  \"generate_s\": %.5f,\n  \"end_to_end_s\": %.5f,\n"
             "  \"weight_bytes_per_step\": %.0f,\n  \"kv_bytes_per_step_mean\": %.0f,\n"
             "  \"bytes_per_step\": %.0f,\n  \"bandwidth_gbs\": %.2f,\n  \"floor_ms\": %.5f,\n"
-            "  \"middle_over_floor\": %.4f\n}\n",
+            "  \"middle_over_floor\": %.4f,\n  \"first_step_ms\": %.4f,\n"
+            "  \"step_ms_mean\": %.5f\n}\n",
             dir, a->random ? a->random : "", a->device, format_name(a->dtype),
             f->kernels ? "fused" : "ops", dc->hidden_size, dc->num_layers, a->seconds, f->steps,
             f->measured ? "true" : "false", f->load_s, f->t5_ms, f->step_ms[0], f->step_ms[1],
             f->step_ms[2], f->kernels, f->codec_ms, f->generate_s, f->end_to_end_s, f->weight_bytes,
             f->kv_bytes, f->weight_bytes + f->kv_bytes, f->bandwidth, f->floor_ms,
-            f->floor_ms > 0 ? f->step_ms[1] / f->floor_ms : 0);
+            f->floor_ms > 0 ? f->step_ms[1] / f->floor_ms : 0, f->first_step_ms, f->mean_step_ms);
     if (fclose(out) != 0)
         fprintf(stderr, "dgxm bench: %s: write failed\n", path);
 }
@@ -575,6 +582,9 @@ static int run_bench(const bench_args *a, const char *dir, dgxm_error *err)
         goto out;
     printf("decoder step (2 rows: guidance, %s): early %.3f ms, middle %.3f ms, late %.3f ms\n",
            f.kernels ? "fused, one graph" : "op by op", f.step_ms[0], f.step_ms[1], f.step_ms[2]);
+    if (f.measured)
+        printf("first step (with the generation's set-up) %.3f ms, mean of the others %.4f ms\n",
+               f.first_step_ms, f.mean_step_ms);
     if (f.kernels)
         printf("kernels per step: %d\n", f.kernels);
     printf("EnCodec (%d frames, %d channel(s)): %.1f ms\n", f.frames, dc->audio_channels,

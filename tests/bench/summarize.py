@@ -91,21 +91,23 @@ def hf_table(hf):
 def ours_table(hf, ours):
     lines = ['### dgx-music (`dgxm bench --random SIZE --device cuda`)', '',
              '| size | dtype | end to end s | step early / middle / late ms | kernels/step '
-             '| MB/step | floor ms | middle / floor | T5 ms | EnCodec ms |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             '| MB/step | floor ms | middle / floor | T5 ms | EnCodec ms | mean step ms '
+             '| first step ms (with set-up) |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|']
     for (size, dt) in sorted(ours, key=lambda k: (order(k[0]), k[1])):
         r = ours[(size, dt)]
         if 'error' in r:
-            lines.append('| %s | %s | failed: %s | | | | | | | |' % (size, dt, r['error']))
+            lines.append('| %s | %s | failed: %s | | | | | | | | | |' % (size, dt, r['error']))
             continue
         floor = floor_ms(hf.get(size), r)
         mid = r.get('step_ms_middle')
-        lines.append('| %s | %s | %s | %s / %s / %s | %s | %s | %s | %s | %s | %s |' % (
+        lines.append('| %s | %s | %s | %s / %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             size, dt, fmt(r.get('end_to_end_s')), fmt(r.get('step_ms_early')), fmt(mid),
             fmt(r.get('step_ms_late')), fmt(r.get('kernels_per_step')),
             fmt(r['bytes_per_step'] / 1e6, 0) if r.get('bytes_per_step') else '-',
             fmt(floor, 3), fmt(mid / floor if mid and floor else None),
-            fmt(r.get('t5_ms'), 1), fmt(r.get('encodec_ms'), 1)))
+            fmt(r.get('t5_ms'), 1), fmt(r.get('encodec_ms'), 1),
+            fmt(r.get('step_ms_mean'), 4), fmt(r.get('first_step_ms'), 1)))
     return lines
 
 
