@@ -22,6 +22,9 @@
  * A) and one GEMM per layer per generation. */
 #include "step_internal.h"
 
+#include <cuda_bf16.h>
+#include <mma.h>
+
 namespace
 {
 
@@ -55,34 +58,66 @@ __device__ __forceinline__ void put(const dgxm_matrix &m, size_t i, float v)
     }
 }
 
-/* A: one thread per (row h * L + t, input i). */
-__global__ void fold_query_kernel(const dgxm_matrix wq, const float *k, int lt, int padded,
-                                  int head_dim, float scale, dgxm_matrix a)
+/* Text positions a block of the fold's two set-up kernels holds in shared memory at a time. */
+constexpr int FOLD_QUERY_T = 16, FOLD_OUTPUT_T = 32;
+
+/* A[h L + t][i] = scale K[t] (head h) . Wq (head h's rows, column i): a block per (head, 128
+ * inputs), the head's keys in shared memory 16 positions at a time, so each weight is read once
+ * per 16 positions instead of once per element of A. Sums over d in increasing order. */
+__global__ void __launch_bounds__(128) fold_query_kernel(const dgxm_matrix wq, const float *k,
+                                                         int lt, int padded, int head_dim,
+                                                         float scale, dgxm_matrix a)
 {
-    const int i = blockIdx.x * blockDim.x + threadIdx.x, r = blockIdx.y;
-    if (i >= a.cols)
-        return;
-    const int h = r / padded, t = r % padded, hidden = wq.rows;
-    float acc = 0.0f;
-    if (t < lt)
-        for (int d = 0; d < head_dim; d++)
-            acc += k[(size_t)t * hidden + h * head_dim + d] * element(wq, h * head_dim + d, i);
-    put(a, (size_t)r * a.cols + i, acc * scale);
+    __shared__ float ks[FOLD_QUERY_T][DGXM_STEP_HEAD_DIM];
+    const int i = blockIdx.x * blockDim.x + threadIdx.x, h = blockIdx.y, hidden = wq.rows;
+    for (int t0 = 0; t0 < padded; t0 += FOLD_QUERY_T) {
+        __syncthreads(); /* the previous chunk's reads are done */
+        for (int e = threadIdx.x; e < FOLD_QUERY_T * head_dim; e += blockDim.x) {
+            const int t = t0 + e / head_dim, d = e % head_dim;
+            ks[e / head_dim][d] = t < lt ? k[(size_t)t * hidden + h * head_dim + d] : 0.0f;
+        }
+        __syncthreads();
+        if (i >= a.cols)
+            continue;
+        float acc[FOLD_QUERY_T] = {};
+        for (int d = 0; d < head_dim; d++) {
+            const float w = element(wq, h * head_dim + d, i);
+#pragma unroll
+            for (int u = 0; u < FOLD_QUERY_T; u++)
+                acc[u] += ks[u][d] * w;
+        }
+        for (int u = 0; u < FOLD_QUERY_T && t0 + u < padded; u++)
+            put(a, (size_t)(h * padded + t0 + u) * a.cols + i, acc[u] * scale);
+    }
 }
 
-/* B: one thread per (output o, column h * L + t). */
-__global__ void fold_output_kernel(const dgxm_matrix wo, const float *v, int lt, int padded,
-                                   int head_dim, dgxm_matrix b)
+/* B[o][h L + t] = Wo[o] (head h's columns) . V[t] (head h): a block per (head, 8 outputs o), a
+ * warp per output with a lane per position, so a warp's weight reads are one broadcast; the
+ * head's values in shared memory 32 positions at a time (rows padded against bank conflicts).
+ * Sums over d in increasing order. */
+__global__ void __launch_bounds__(256) fold_output_kernel(const dgxm_matrix wo, const float *v,
+                                                          int lt, int padded, int head_dim,
+                                                          dgxm_matrix b)
 {
-    const int c = blockIdx.x * blockDim.x + threadIdx.x, o = blockIdx.y;
-    if (c >= b.cols)
-        return;
-    const int h = c / padded, t = c % padded, hidden = wo.cols;
-    float acc = 0.0f;
-    if (t < lt)
-        for (int d = 0; d < head_dim; d++)
-            acc += element(wo, o, h * head_dim + d) * v[(size_t)t * hidden + h * head_dim + d];
-    put(b, (size_t)o * b.cols + c, acc);
+    __shared__ float vs[FOLD_OUTPUT_T][DGXM_STEP_HEAD_DIM + 1];
+    const int h = blockIdx.y, o = blockIdx.x * 8 + (threadIdx.x >> 5), lane = threadIdx.x & 31;
+    const int hidden = wo.cols;
+    for (int t0 = 0; t0 < padded; t0 += FOLD_OUTPUT_T) {
+        __syncthreads(); /* the previous chunk's reads are done */
+        for (int e = threadIdx.x; e < FOLD_OUTPUT_T * head_dim; e += blockDim.x) {
+            const int t = t0 + e / head_dim, d = e % head_dim;
+            vs[e / head_dim][d] = t < lt ? v[(size_t)t * hidden + h * head_dim + d] : 0.0f;
+        }
+        __syncthreads();
+        const int t = t0 + lane;
+        if (o >= wo.rows || t >= padded)
+            continue;
+        float acc = 0.0f;
+        if (t < lt)
+            for (int d = 0; d < head_dim; d++)
+                acc += element(wo, o, h * head_dim + d) * vs[lane][d];
+        put(b, (size_t)o * b.cols + h * padded + t, acc);
+    }
 }
 
 /* One block per row r of A (float32, in place): Ã[r] = A[r] * ln_w - mean(A[r] * ln_w), stored
@@ -143,6 +178,90 @@ __global__ void transpose_kernel(const dgxm_matrix m, float *t)
     }
 }
 
+/* C = A B for 16-bit A [m][k] and B [k][n], both row-major, with float32 sums: the fold's
+ * Ã Wo on the tensor cores. A warp owns a 32 x 32 corner of C (2 x 2 fragments), a block four
+ * warps; m, n and k are multiples of 16, so a fragment is wholly in C or wholly out. The products
+ * of two 16-bit values are exact in float32, so this differs from the float32 GEMM only in the
+ * order of the sums. */
+template <typename T>
+__global__ void __launch_bounds__(128)
+    fold_through_o_mma_kernel(const T *a, const T *b, int m, int n, int k, float *c)
+{
+    using namespace nvcuda;
+    const int warp = threadIdx.x >> 5;
+    const int r0 = blockIdx.y * 64 + (warp >> 1) * 32, c0 = blockIdx.x * 64 + (warp & 1) * 32;
+    const bool row_in[2] = { r0 < m, r0 + 16 < m }, col_in[2] = { c0 < n, c0 + 16 < n };
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+            wmma::fill_fragment(acc[i][j], 0.0f);
+    for (int kk = 0; kk < k; kk += 16) {
+        wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa[2];
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            if (row_in[i])
+                wmma::load_matrix_sync(fa[i], a + (size_t)(r0 + 16 * i) * k + kk, (unsigned)k);
+            if (col_in[i])
+                wmma::load_matrix_sync(fb[i], b + (size_t)kk * n + c0 + 16 * i, (unsigned)n);
+        }
+#pragma unroll
+        for (int i = 0; i < 2; i++)
+#pragma unroll
+            for (int j = 0; j < 2; j++)
+                if (row_in[i] && col_in[j])
+                    wmma::mma_sync(acc[i][j], fa[i], fb[j], acc[i][j]);
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++)
+            if (row_in[i] && col_in[j])
+                wmma::store_matrix_sync(c + (size_t)(r0 + 16 * i) * n + c0 + 16 * j, acc[i][j],
+                                        (unsigned)n, wmma::mem_row_major);
+}
+
+/* Whether C = Ã Wo can take the tensor cores: both 16-bit and of one format, every dimension a
+ * multiple of a fragment's 16, and 32-byte aligned rows (what a fragment load asks). */
+bool mma_fits(const dgxm_matrix &centred, const dgxm_matrix &wo)
+{
+    const bool half = centred.format == DGXM_WEIGHT_BF16 || centred.format == DGXM_WEIGHT_F16;
+    return half && wo.format == centred.format && centred.cols == wo.rows && centred.rows % 16 == 0 &&
+           wo.rows % 16 == 0 && wo.cols % 16 == 0 && ((uintptr_t)centred.data & 31u) == 0 &&
+           ((uintptr_t)wo.data & 31u) == 0;
+}
+
+/* work->c = Ã Wo, float32 [hl][wo->cols], on the tensor cores when the formats allow it and
+ * tiled is false; otherwise Wo is transposed to float32 for the backend's tiled GEMM. */
+dgxm_status through_o(dgxm_cuda_backend *cb, const dgxm_matrix &centred, const dgxm_matrix &wo,
+                      const dgxm_cross_fold_work *work, bool tiled, dgxm_error *err)
+{
+    cudaStream_t s = cb->stream;
+    const int hl = centred.rows, hidden = centred.cols;
+    if (!tiled && mma_fits(centred, wo)) {
+        const dim3 grid((unsigned)(wo.cols + 63) / 64, (unsigned)(hl + 63) / 64);
+        if (centred.format == DGXM_WEIGHT_BF16)
+            fold_through_o_mma_kernel<<<grid, 128, 0, s>>>(
+                static_cast<const __nv_bfloat16 *>(centred.data),
+                static_cast<const __nv_bfloat16 *>(wo.data), hl, wo.cols, hidden, work->c);
+        else
+            fold_through_o_mma_kernel<<<grid, 128, 0, s>>>(static_cast<const __half *>(centred.data),
+                                                           static_cast<const __half *>(wo.data), hl,
+                                                           wo.cols, hidden, work->c);
+        return dgxm_cuda_launched(err, "cross-attention fold");
+    }
+    transpose_kernel<<<dim3((unsigned)(wo.cols + 31) / 32, (unsigned)(wo.rows + 31) / 32),
+                       dim3(32, 8), 0, s>>>(wo, work->t);
+    const cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return dgxm_cuda_fail(err, e, "cross-attention fold", "launch");
+    /* C[r][j] = sum_i Ã[r][i] Wo[i][j] */
+    return dgxm_cuda_gemm(cb, work->a, hidden, 1, work->t, false, NULL, NULL, hl, wo.cols, hidden,
+                          work->c, false, "cross-attention fold", err);
+}
+
 __global__ void store_kernel(const float *from, size_t n, dgxm_matrix to)
 {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
@@ -160,27 +279,21 @@ dgxm_status dgxm_step_cross_fold_merged(dgxm_cuda_backend *cb, const dgxm_cross_
     const int hidden = in->wq->cols, hl = out->centred->rows;
     const int head_dim = hidden / in->heads, padded = hl / in->heads;
     const float scale = 1.0f / sqrtf((float)head_dim);
-    const unsigned threads = 128;
     const dgxm_matrix a32 = { DGXM_WEIGHT_F32, hl, hidden, work->a, NULL };
-    fold_query_kernel<<<dim3((unsigned)(hidden + threads - 1) / threads, (unsigned)hl), threads, 0,
-                        s>>>(*in->wq, in->k, in->lt, padded, head_dim, scale, a32);
+    fold_query_kernel<<<dim3((unsigned)(hidden + 127) / 128, (unsigned)in->heads), 128, 0, s>>>(
+        *in->wq, in->k, in->lt, padded, head_dim, scale, a32);
     centre_kernel<<<(unsigned)hl, 256, 0, s>>>(work->a, hidden, in->ln_w, in->ln_b, *out->centred,
                                                out->sums, out->bias);
     const dgxm_matrix *wo = in->wo_self;
-    transpose_kernel<<<dim3((unsigned)(wo->cols + 31) / 32, (unsigned)(wo->rows + 31) / 32),
-                       dim3(32, 8), 0, s>>>(*wo, work->t);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "cross-attention fold", "launch");
-    /* C[r][j] = sum_i Ã[r][i] Wo[i][j] */
-    dgxm_status st = dgxm_cuda_gemm(cb, work->a, hidden, 1, work->t, false, NULL, NULL, hl,
-                                    wo->cols, hidden, work->c, false, "cross-attention fold", err);
+    dgxm_status st = through_o(cb, *out->centred, *wo, work, in->tiled, err);
     if (st)
         return st;
     store_kernel<<<256, 256, 0, s>>>(work->c, (size_t)hl * wo->cols, *out->through_o);
-    fold_output_kernel<<<dim3((unsigned)(out->b->cols + threads - 1) / threads,
-                              (unsigned)out->b->rows),
-                         threads, 0, s>>>(*in->wo_cross, in->v, in->lt, padded, head_dim, *out->b);
+    fold_output_kernel<<<dim3((unsigned)(out->b->rows + 7) / 8, (unsigned)in->heads), 256, 0, s>>>(
+        *in->wo_cross, in->v, in->lt, padded, head_dim, *out->b);
     e = cudaGetLastError();
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "cross-attention fold", "launch");
@@ -193,13 +306,12 @@ dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, c
 {
     const int head_dim = wq->rows / heads, padded = a->rows / heads;
     const float scale = 1.0f / sqrtf((float)head_dim);
-    const unsigned threads = 128;
-    fold_query_kernel<<<dim3((unsigned)(a->cols + threads - 1) / threads, (unsigned)a->rows),
-                        threads, 0, s>>>(*wq, k, lt, padded, head_dim, scale, *a);
+    fold_query_kernel<<<dim3((unsigned)(a->cols + 127) / 128, (unsigned)heads), 128, 0, s>>>(
+        *wq, k, lt, padded, head_dim, scale, *a);
     cudaError_t e = cudaGetLastError();
     if (e == cudaSuccess) {
-        fold_output_kernel<<<dim3((unsigned)(b->cols + threads - 1) / threads, (unsigned)b->rows),
-                             threads, 0, s>>>(*wo, v, lt, padded, head_dim, *b);
+        fold_output_kernel<<<dim3((unsigned)(b->rows + 7) / 8, (unsigned)heads), 256, 0, s>>>(
+            *wo, v, lt, padded, head_dim, *b);
         e = cudaGetLastError();
     }
     if (e != cudaSuccess)

@@ -216,6 +216,7 @@ typedef struct dgxm_cross_fold_in {
     const float *ln_w, *ln_b;         /* the cross-attention's LayerNorm */
     const float *k, *v;               /* the text's keys and values [lt][hidden] */
     int lt, heads;
+    bool tiled; /* C = Ã Wo through the float32 tiled GEMM even where the tensor cores could */
 } dgxm_cross_fold_in;
 typedef struct dgxm_cross_fold_work {
     float *a, *c; /* [heads * L][hidden] */

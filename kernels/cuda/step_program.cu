@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct dgxm_fused_program {
     dgxm_fused_desc desc;
@@ -538,7 +539,7 @@ dgxm_status fold_merge_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
         const dgxm_fused_layer *l = &p->layers[i];
         const dgxm_cross_fold_in in = { l->cq,         l->co,     l->o,  l->ln_cross_w,
                                         l->ln_cross_b, l->cross_k, l->cross_v, d->lt,
-                                        d->heads };
+                                        d->heads,      env_is("DGXM_CUDA_FOLD_GEMM", "tiled") };
         dgxm_cross_fold_out out = { &p->cross_a[i], c, &p->cross_b[i],
                                     p->fold_sums + (size_t)i * hl, p->fold_bias + (size_t)i * hl };
         st = dgxm_step_cross_fold_merged(cb, &in, &work, &out, err);
@@ -772,6 +773,31 @@ dgxm_status persistent_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
     return DGXM_OK;
 }
 
+/* DGXM_CUDA_SETUP_TIMES=1: how long each part of a generation's set-up takes, on stderr (a
+ * benchmark's diagnostic; the stream is drained at each lap so that a part's queued work counts
+ * as its own). */
+struct setup_clock {
+    bool on;
+    cudaStream_t stream;
+    double last;
+    double ms[3];
+};
+
+/* Ends part `part` (-1: starts the clock); returns DGXM_OK so that it chains with the parts. */
+dgxm_status lap(setup_clock *c, int part)
+{
+    if (!c->on)
+        return DGXM_OK;
+    cudaStreamSynchronize(c->stream); /* an error here is the next part's to report */
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const double now = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+    if (part >= 0)
+        c->ms[part] = now - c->last;
+    c->last = now;
+    return DGXM_OK;
+}
+
 dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dgxm_error *err)
 {
     if (desc->layers < 1 || !desc->layer || !desc->layer[0].q) {
@@ -802,9 +828,17 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->queue_ahead = !env_is("DGXM_CUDA_STEP_AHEAD", "0");
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
-    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || fold_prepare(b, p, err) ||
-        persistent_prepare(b, p, err) || capture(dgxm_cuda(b), p, err))
+    setup_clock clock = { env_is("DGXM_CUDA_SETUP_TIMES", "1"), dgxm_cuda(b)->stream, 0, {} };
+    lap(&clock, -1);
+    if (dgxm_step_gemv_prepare(k_max, err) || allocate(b, p, err) || lap(&clock, 0) ||
+        fold_prepare(b, p, err) || lap(&clock, 1) || persistent_prepare(b, p, err) ||
+        capture(dgxm_cuda(b), p, err) || lap(&clock, 2))
         return fail_free(b, p);
+    if (clock.on)
+        fprintf(stderr,
+                "cuda decode step set-up: memory %.2f ms, cross-attention fold %.2f ms, "
+                "graph %.2f ms\n",
+                clock.ms[0], clock.ms[1], clock.ms[2]);
     return p;
 }
 
