@@ -14,7 +14,7 @@
  * folded where it pays (the default), always folded (DGXM_CUDA_CROSS_FOLD=1: into the
  * neighbouring launches where the layers are not int8), always folded into two GEMVs of its
  * own (=2), never folded (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to
- * heads in one cooperative launch, 3 kernels a step) with the cross-attention folded where it pays
+ * heads in one cooperative launch, 2 kernels a step) with the cross-attention folded where it pays
  * and never folded; each case checks the kernel count of its form (a device before sm_90 runs
  * the persistent forms kernel per phase). Steps queued one ahead (core/generate.c) choose the
  * tokens of steps run one at a time, and logits and profiles are refused while a step is queued.
@@ -300,21 +300,22 @@ static int host_choice(const float *logits, const model *m, int rows, int k, con
     return dgxm_sample_token(cond, V, s, u, work);
 }
 
-/* The step took the form this case asks for: 3 kernels (persistent), or 8 a layer with the
- * three-phase cross-attention, 7 folded into two GEMVs, 6 folded into the neighbouring launches
- * (int8 layers too: their fold is bf16 side rows), 5 without text, plus 4 around them. */
+/* The step took the form this case asks for: 2 kernels (persistent, then the token choice), or 8
+ * a layer with the three-phase cross-attention, 7 folded into two GEMVs, 6 folded into the
+ * neighbouring launches (int8 layers too: their fold is bf16 side rows), 5 without text, plus 3
+ * around them (the embedding, the heads, the token choice with the counter advance). */
 static void check_path(const dgxm_decoder_fused *f, int layers, int lt)
 {
     const int kernels = dgxm_decoder_fused_kernels(f);
     int want = -1;
     if ((form == FORM_PERSISTENT || form == FORM_PERSISTENT_UNFOLDED) && persistent_capable)
-        want = 3;
+        want = 2; /* the persistent kernel, the token choice */
     else if (form == FORM_FOLDED)
-        want = (lt > 0 ? 6 : 5) * layers + 4;
+        want = (lt > 0 ? 6 : 5) * layers + 3;
     else if (form == FORM_FOLDED_TWO)
-        want = (lt > 0 ? 7 : 5) * layers + 4;
+        want = (lt > 0 ? 7 : 5) * layers + 3;
     else if (form == FORM_UNFOLDED)
-        want = (lt > 0 ? 8 : 5) * layers + 4;
+        want = (lt > 0 ? 8 : 5) * layers + 3;
     if (want >= 0 && kernels != want)
         fail_msg("the %s step runs %d kernels, not %d", form_names[form], kernels, want);
 }

@@ -180,25 +180,21 @@ typedef struct dgxm_step_embed_args {
 dgxm_status dgxm_step_embed(const dgxm_step_embed_args *a, cudaStream_t s, bool pdl,
                             dgxm_error *err);
 
-/* Guidance and the token choice for every codebook of this step, written into the grid and
- * into column[K]; then the counters advance. */
+/* Guidance and the token choice for every codebook of this step, written into the grid and into
+ * row `step` of the host's mapped columns[][K]; the last block to finish advances the counters
+ * (the step's last kernel). */
 typedef struct dgxm_step_sample_args {
     const float *logits; /* [rows][K][V] */
     int rows, codebooks, vocab, channels;
     dgxm_fused_sampling sampling;
     int32_t *grid;
-    int32_t *column;
+    int32_t *columns; /* mapped host memory [capacity + 1][K] */
+    int *arrivals;    /* one word, zero between launches */
     dgxm_step_counters *counters;
 } dgxm_step_sample_args;
 
 dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, bool pdl,
                              dgxm_error *err);
-/* The step's tail: column[codebooks] (device) copied to row `step` of the host's mapped
- * columns[][codebooks], then the counters moved on to the next step. */
-dgxm_status dgxm_step_advance(dgxm_step_counters *counters, const int32_t *column,
-                              int32_t *columns_mapped, int codebooks, cudaStream_t s, bool pdl,
-                              dgxm_error *err);
-
 /* The folded cross-attention of one layer (step_cross_fold.cu): a = [heads * L][hidden] and
  * b = [hidden][heads * L] in their formats, L = a->rows / heads >= lt, from the layer's query
  * and output projections and the text's keys and values k, v [lt][hidden] (float32). Queued on

@@ -5,12 +5,12 @@
  * [LayerNorm + cross Q], cross-attention, [cross O + residual], [LayerNorm + fc1 + GELU],
  * [fc2 + residual] (seven with the cross-attention folded into two GEMVs, six with it folded
  * into the launches around it: step_cross_fold.cu); around them the embedding, [final
- * LayerNorm + heads], the token choice and the counter advance. With DGXM_CUDA_PERSISTENT=1 the
- * phases from the embedding to the heads run as one persistent kernel (step_persistent.cu,
- * its phase table built here) where the device can launch it (sm_90 and later). The graph's
- * arguments never change: everything that moves from step to step (position, grid column, Philox
- * counter) is read from device memory, so a step costs one graph launch and one 4-codebook copy
- * back. */
+ * LayerNorm + heads] and the token choice, whose last block advances the counters. With
+ * DGXM_CUDA_PERSISTENT=1 the phases from the embedding to the heads run as one persistent kernel
+ * (step_persistent.cu, its phase table built here) where the device can launch it (sm_90 and
+ * later). The graph's arguments never change: everything that moves from step to step
+ * (position, grid column, Philox counter) is read from device memory, so a step costs one graph
+ * launch and the host reads one 4-codebook column from mapped memory. */
 #include "step_internal.h"
 
 #include <math.h>
@@ -27,7 +27,7 @@ struct dgxm_fused_program {
     bool kv_half;
     dgxm_step_counters *counters;
     int32_t *grid;        /* [K][capacity + 1] */
-    int32_t *column_dev;  /* [K] */
+    int *sample_arrivals; /* the token choice's blocks that are done (zero between steps) */
     /* [capacity + 1][K], pinned and mapped: the last kernel of step s writes its column at
      * row s, so a step queued ahead cannot overwrite a column the host has yet to read */
     int32_t *column_host;
@@ -383,15 +383,12 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
     sa.channels = d->channels;
     sa.sampling = d->sampling;
     sa.grid = p->grid;
-    sa.column = p->column_dev;
+    sa.columns = p->column_mapped;
+    sa.arrivals = p->sample_arrivals;
     sa.counters = p->counters;
     if ((st = dgxm_step_sample(&sa, s, pdl, err)))
         return st;
-    mark(p, s, "guidance+sample");
-    if ((st = dgxm_step_advance(p->counters, p->column_dev, p->column_mapped, d->codebooks, s,
-                                pdl, err)))
-        return st;
-    mark(p, s, "advance");
+    mark(p, s, "guidance+sample+advance");
     return DGXM_OK;
 }
 
@@ -446,7 +443,7 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     const size_t parts = R * d->heads * (size_t)p->max_splits * (2 + DGXM_STEP_HEAD_DIM);
     if (!grab(b, &p->counters, sizeof *p->counters) ||
         !grab(b, &p->grid, K * (d->capacity + 1) * sizeof(int32_t)) ||
-        !grab(b, &p->column_dev, K * sizeof(int32_t)) || !grab(b, &p->embed, K * sizeof(float *)) ||
+        !grab(b, &p->sample_arrivals, sizeof(int)) || !grab(b, &p->embed, K * sizeof(float *)) ||
         !grab(b, &p->positions, (size_t)d->capacity * h * sizeof(float)) ||
         !grab(b, &p->x, (R + 1) * h * sizeof(float)) || !grab(b, &p->q, R * h * sizeof(float)) ||
         !grab(b, &p->attn, R * h * sizeof(float)) || !grab(b, &p->ff, R * d->ffn * sizeof(float)) ||
@@ -473,6 +470,7 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
                                   cb->stream));
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemsetAsync(p->arrivals, 0, R * d->heads * sizeof(int), cb->stream));
+    DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->sample_arrivals, 0, sizeof(int), cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->k_cache, 0, cache, cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->v_cache, 0, cache, cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
@@ -894,7 +892,7 @@ void program_free(dgxm_backend *b, dgxm_fused_program *p)
         cudaGraphDestroy(p->graph);
     void *bufs[] = { p->counters,
                      p->grid,
-                     p->column_dev,
+                     p->sample_arrivals,
                      p->embed,
                      p->positions,
                      p->x,

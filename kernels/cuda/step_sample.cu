@@ -1,6 +1,6 @@
 /* The ends of the decode step on the device: the input embedding of the previous grid column,
  * and the token choice (guidance, then greedy or temperature / top-k / top-p with a Philox draw)
- * that writes the next column.
+ * that writes the next column and moves the counters on.
  *
  * The choice must equal core/sampler.c's for the same logits, so the arithmetic is the host's
  * step for step: guidance with rounded (unfused) float operations, temperature in double, the
@@ -198,6 +198,22 @@ __device__ int top_k_survivors(float *key, int *idx, int V, int top_k, int *hist
     return count;
 }
 
+/* The end of codebook k's block (thread 0): its token into this step's row of the host's mapped
+ * columns; the last block to arrive moves the counters on, once every block has read them. The
+ * fence orders the grid write and the column before the arrival, so the last block's counter
+ * update follows every block's stores. */
+__device__ void finish(const dgxm_step_sample_args &a, int k, int step, int32_t token)
+{
+    a.columns[(size_t)step * a.codebooks + k] = token;
+    __threadfence();
+    if (atomicAdd(a.arrivals, 1) != (int)gridDim.x - 1)
+        return;
+    *a.arrivals = 0;
+    a.counters->step++;
+    a.counters->position++;
+    a.counters->steps_done++;
+}
+
 /* One block per codebook. */
 __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_sample_args a)
 {
@@ -211,11 +227,14 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
     dgxm_pdl_wait();
     const int k = blockIdx.x, V = a.vocab, K = a.codebooks;
     const int step = a.counters->step, columns = a.counters->columns;
+    const int prompt = a.counters->prompt, frames = a.counters->frames;
+    const uint32_t steps_done = (uint32_t)a.counters->steps_done;
+    __syncthreads(); /* every thread has read the counters before its block can arrive (finish) */
     const int t = step - 1 - k / a.channels;
     int32_t *cell = a.grid + k * columns + step;
-    if (t < a.counters->prompt || t >= a.counters->frames) {
+    if (t < prompt || t >= frames) {
         if (threadIdx.x == 0)
-            a.column[k] = *cell; /* a prompt code or a special token stays */
+            finish(a, k, step, *cell); /* a prompt code or a special token stays */
         return;
     }
     const float *cond = a.logits + (long long)k * V;
@@ -261,7 +280,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
                 if (best_i[w] < V && before(best_v[w], best_i[w], best_v[0], best_i[0]))
                     best_v[0] = best_v[w], best_i[0] = best_i[w];
             *cell = best_i[0];
-            a.column[k] = best_i[0];
+            finish(a, k, step, best_i[0]);
         }
         return;
     }
@@ -304,7 +323,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
             tail += key[--kk];
         sum -= tail;
     }
-    const float u = philox_uniform(a.sampling.seed, (uint32_t)a.counters->steps_done, (uint32_t)k);
+    const float u = philox_uniform(a.sampling.seed, steps_done, (uint32_t)k);
     const double target = u * sum;
     double acc = 0;
     int token = idx[kk - 1];
@@ -316,22 +335,7 @@ __global__ void __launch_bounds__(SAMPLE_THREADS) sample_kernel(const dgxm_step_
         }
     }
     *cell = token;
-    a.column[k] = token;
-}
-
-__global__ void advance_kernel(dgxm_step_counters *c, const int32_t *column, int32_t *columns,
-                               int codebooks)
-{
-    dgxm_pdl_wait();
-    const int step = c->step;
-    for (int k = (int)threadIdx.x; k < codebooks; k += (int)blockDim.x)
-        columns[(size_t)step * codebooks + k] = column[k];
-    __syncthreads(); /* every thread read c->step before thread 0 moves it on */
-    if (threadIdx.x == 0) {
-        c->step++;
-        c->position++;
-        c->steps_done++;
-    }
+    finish(a, k, step, token);
 }
 
 } // namespace
@@ -362,13 +366,4 @@ dgxm_status dgxm_step_sample(const dgxm_step_sample_args *a, cudaStream_t s, boo
     return launched(dgxm_step_launch(sample_kernel, dim3((unsigned)a->codebooks),
                                      dim3(SAMPLE_THREADS), 0, s, pdl, args),
                     "step sample", err);
-}
-
-dgxm_status dgxm_step_advance(dgxm_step_counters *counters, const int32_t *column,
-                              int32_t *columns_mapped, int codebooks, cudaStream_t s, bool pdl,
-                              dgxm_error *err)
-{
-    return launched(dgxm_step_launch(advance_kernel, dim3(1), dim3(32), 0, s, pdl, counters, column,
-                                     columns_mapped, codebooks),
-                    "step advance", err);
 }
