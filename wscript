@@ -337,9 +337,10 @@ def build_cuda(bld, inc):
 def build_cuda_tests(bld, support, defines, use):
     """Tests of the CUDA backend: built whenever CUDA is; they skip visibly without a device."""
     checks = collect(bld, 'tests/cuda_checks.c')
+    shared = collect(bld, 'tests/cuda_test_support.c')
     for src in collect(bld, 'tests/test_cuda_*.c'):
         name = os.path.splitext(src.name)[0]
-        bld.program(source=[src] + support + checks, target='tests/' + name,
+        bld.program(source=[src] + support + checks + shared, target='tests/' + name,
                     includes=['tests/support', 'tests'], defines=defines,
                     use=use + ['CMOCKA'], install_path=None)
     # The standalone driver for GPU machines (no cmocka): the same checks as a table + timings.

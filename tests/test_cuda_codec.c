@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "checkpoint.h"
-#include "cuda/cuda_backend.h"
+#include "cuda_test_support.h"
 #include "decoder.h"
 #include "encodec.h"
 #include "generate.h"
@@ -25,21 +25,6 @@
 
 #define MIN_SNR_DB 40.0
 
-static dgxm_backend *gpu_or_skip(void)
-{
-    dgxm_error err;
-    dgxm_error_clear(&err);
-    if (dgxm_cuda_device_count() == 0) {
-        dgxm_cuda_backend_new(0, &err);
-        print_message("skipping: no CUDA device (%s)\n", err.message);
-        skip();
-    }
-    dgxm_backend *b = dgxm_cuda_backend_new(0, &err);
-    if (!b)
-        fail_msg("a CUDA device is present but the backend did not start: %s", err.message);
-    return b;
-}
-
 static dgxm_checkpoint *open_or_fail(const char *dir)
 {
     dgxm_error err;
@@ -48,6 +33,40 @@ static dgxm_checkpoint *open_or_fail(const char *dir)
     if (!ck)
         fail_msg("%s: %s", dir, err.message);
     return ck;
+}
+
+/* One checkpoint's EnCodec on both backends (the CPU one is the oracle). */
+typedef struct codecs {
+    dgxm_backend *cpu, *gpu;
+    dgxm_checkpoint *ck;
+    const dgxm_model_config *cfg;
+    dgxm_encodec *on_cpu, *on_gpu;
+} codecs;
+
+static void codecs_open(codecs *c, const char *dir)
+{
+    memset(c, 0, sizeof *c);
+    c->gpu = cuda_backend_or_skip();
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    c->cpu = dgxm_cpu_backend_new(0, &err);
+    if (!c->cpu)
+        fail_msg("CPU backend: %s", err.message);
+    c->ck = open_or_fail(dir);
+    c->cfg = dgxm_checkpoint_config(c->ck);
+    c->on_cpu = dgxm_encodec_new(c->cpu, c->ck, &err);
+    c->on_gpu = c->on_cpu ? dgxm_encodec_new(c->gpu, c->ck, &err) : NULL;
+    if (!c->on_gpu)
+        fail_msg("%s: EnCodec: %s", dir, err.message);
+}
+
+static void codecs_close(codecs *c)
+{
+    dgxm_encodec_free(c->on_cpu);
+    dgxm_encodec_free(c->on_gpu);
+    dgxm_checkpoint_free(c->ck);
+    c->cpu->ops->destroy(c->cpu);
+    c->gpu->ops->destroy(c->gpu);
 }
 
 /* 10 log10(sum ref^2 / sum (ref - x)^2); infinite when they are equal. */
@@ -64,9 +83,9 @@ static double snr_db(const float *ref, const float *x, size_t n)
 
 /* Decodes channel c's codebooks of codes[K][frames] (stereo: the channels interleave, as the
  * engine decodes them) on both backends and checks their agreement. */
-static void check_decode(const char *what, dgxm_encodec *cpu, dgxm_encodec *gpu,
-                         const dgxm_model_config *cfg, const int32_t *codes, int frames)
+static void check_decode(const char *what, const codecs *cs, const int32_t *codes, int frames)
 {
+    const dgxm_model_config *cfg = cs->cfg;
     const int Q = cfg->encodec.num_quantizers, channels = cfg->decoder.audio_channels;
     const size_t samples = (size_t)frames * cfg->encodec.hop_length;
     int32_t *mine = malloc((size_t)Q * frames * sizeof *mine);
@@ -82,8 +101,8 @@ static void check_decode(const char *what, dgxm_encodec *cpu, dgxm_encodec *gpu,
             got[i] = NAN; /* poisoned: a sample the device did not write fails */
         dgxm_error err;
         dgxm_error_clear(&err);
-        if (dgxm_encodec_decode(cpu, mine, frames, frames, want, &err) ||
-            dgxm_encodec_decode(gpu, mine, frames, frames, got, &err))
+        if (dgxm_encodec_decode(cs->on_cpu, mine, frames, frames, want, &err) ||
+            dgxm_encodec_decode(cs->on_gpu, mine, frames, frames, got, &err))
             fail_msg("%s: decode: %s", what, err.message);
         double energy = 0;
         for (size_t i = 0; i < samples; i++)
@@ -131,37 +150,24 @@ static int32_t *device_codes(dgxm_backend *gpu, const dgxm_checkpoint *ck,
 static void fixture_codes_decode_alike(void **state)
 {
     (void)state;
-    dgxm_backend *gpu = gpu_or_skip();
-    dgxm_error err;
-    dgxm_error_clear(&err);
-    dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
-    assert_non_null(cpu);
     static const char *const models[] = { "mono", "stereo" };
     static const dgxm_weight_format formats[] = { DGXM_WEIGHT_BF16, DGXM_WEIGHT_INT8 };
     static const char *const format_names[] = { "bf16", "int8" };
     for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%smodels/%s", test_fixture_path(""), models[i]);
-        dgxm_checkpoint *ck = open_or_fail(dir);
-        const dgxm_model_config *cfg = dgxm_checkpoint_config(ck);
-        dgxm_encodec *on_cpu = dgxm_encodec_new(cpu, ck, &err);
-        dgxm_encodec *on_gpu = on_cpu ? dgxm_encodec_new(gpu, ck, &err) : NULL;
-        if (!on_gpu)
-            fail_msg("%s: EnCodec: %s", models[i], err.message);
+        codecs cs;
+        codecs_open(&cs, dir);
         for (size_t f = 0; f < sizeof formats / sizeof *formats; f++) {
             const int frames = 40;
-            int32_t *codes = device_codes(gpu, ck, cfg, formats[f], frames);
+            int32_t *codes = device_codes(cs.gpu, cs.ck, cs.cfg, formats[f], frames);
             char what[64];
             snprintf(what, sizeof what, "%s, codes of the %s path", models[i], format_names[f]);
-            check_decode(what, on_cpu, on_gpu, cfg, codes, frames);
+            check_decode(what, &cs, codes, frames);
             free(codes);
         }
-        dgxm_encodec_free(on_cpu);
-        dgxm_encodec_free(on_gpu);
-        dgxm_checkpoint_free(ck);
+        codecs_close(&cs);
     }
-    cpu->ops->destroy(cpu);
-    gpu->ops->destroy(gpu);
 }
 
 /* musicgen's own EnCodec widths (32 kHz, 4 codebooks of 2048, its LSTM of 1024): 1 s of codes
@@ -169,34 +175,23 @@ static void fixture_codes_decode_alike(void **state)
 static void real_width_codes_decode_alike(void **state)
 {
     (void)state;
-    dgxm_backend *gpu = gpu_or_skip();
     dgxm_error err;
     dgxm_error_clear(&err);
-    dgxm_backend *cpu = dgxm_cpu_backend_new(0, &err);
-    assert_non_null(cpu);
     char *tmp = test_make_temp_dir();
     if (dgxm_synthetic_checkpoint_write(tmp, "small:2", 0, 3, &err))
         fail_msg("%s", err.message);
-    dgxm_checkpoint *ck = open_or_fail(tmp);
-    const dgxm_model_config *cfg = dgxm_checkpoint_config(ck);
-    dgxm_encodec *on_cpu = dgxm_encodec_new(cpu, ck, &err);
-    dgxm_encodec *on_gpu = on_cpu ? dgxm_encodec_new(gpu, ck, &err) : NULL;
-    if (!on_gpu)
-        fail_msg("EnCodec: %s", err.message);
-    const int frames = 50, K = cfg->decoder.num_codebooks;
+    codecs cs;
+    codecs_open(&cs, tmp);
+    const int frames = 50, K = cs.cfg->decoder.num_codebooks;
     int32_t *codes = malloc((size_t)K * frames * sizeof *codes);
     assert_non_null(codes);
     for (int i = 0; i < K * frames; i++)
-        codes[i] = (int32_t)(((long long)i * 7919) % cfg->encodec.codebook_size);
-    check_decode("32 kHz widths, spread codes", on_cpu, on_gpu, cfg, codes, frames);
+        codes[i] = (int32_t)(((long long)i * 7919) % cs.cfg->encodec.codebook_size);
+    check_decode("32 kHz widths, spread codes", &cs, codes, frames);
     free(codes);
-    dgxm_encodec_free(on_cpu);
-    dgxm_encodec_free(on_gpu);
-    dgxm_checkpoint_free(ck);
+    codecs_close(&cs);
     test_remove_tree(tmp);
     free(tmp);
-    cpu->ops->destroy(cpu);
-    gpu->ops->destroy(gpu);
 }
 
 int main(void)

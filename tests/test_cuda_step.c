@@ -26,6 +26,7 @@
 
 #include "checkpoint.h"
 #include "cuda/cuda_backend.h"
+#include "cuda_test_support.h"
 #include "decoder.h"
 #include "decoder_fused.h"
 #include "generate.h"
@@ -115,16 +116,7 @@ static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "
 
 static dgxm_backend *gpu_or_skip(void)
 {
-    dgxm_error err;
-    dgxm_error_clear(&err);
-    if (dgxm_cuda_device_count() == 0) {
-        dgxm_cuda_backend_new(0, &err);
-        print_message("skipping: no CUDA device (%s)\n", err.message);
-        skip();
-    }
-    dgxm_backend *b = dgxm_cuda_backend_new(0, &err);
-    if (!b)
-        fail_msg("a CUDA device is present but the backend did not start: %s", err.message);
+    dgxm_backend *b = cuda_backend_or_skip();
     const dgxm_cuda_info *info = dgxm_cuda_backend_info(b);
     persistent_capable = info->cc_major >= 9 && info->cooperative_launch;
     return b;
