@@ -43,10 +43,11 @@ typedef struct codecs {
     dgxm_encodec *on_cpu, *on_gpu;
 } codecs;
 
-static void codecs_open(codecs *c, const char *dir)
+/* Takes gpu (the caller gets it first: a case skips before it has made anything to free). */
+static void codecs_open(codecs *c, dgxm_backend *gpu, const char *dir)
 {
     memset(c, 0, sizeof *c);
-    c->gpu = cuda_backend_or_skip();
+    c->gpu = gpu;
     dgxm_error err;
     dgxm_error_clear(&err);
     c->cpu = dgxm_cpu_backend_new(0, &err);
@@ -157,7 +158,7 @@ static void fixture_codes_decode_alike(void **state)
         char dir[4096];
         snprintf(dir, sizeof dir, "%smodels/%s", test_fixture_path(""), models[i]);
         codecs cs;
-        codecs_open(&cs, dir);
+        codecs_open(&cs, cuda_backend_or_skip(), dir);
         for (size_t f = 0; f < sizeof formats / sizeof *formats; f++) {
             const int frames = 40;
             int32_t *codes = device_codes(cs.gpu, cs.ck, cs.cfg, formats[f], frames);
@@ -175,13 +176,14 @@ static void fixture_codes_decode_alike(void **state)
 static void real_width_codes_decode_alike(void **state)
 {
     (void)state;
+    dgxm_backend *gpu = cuda_backend_or_skip();
     dgxm_error err;
     dgxm_error_clear(&err);
     char *tmp = test_make_temp_dir();
     if (dgxm_synthetic_checkpoint_write(tmp, "small:2", 0, 3, &err))
         fail_msg("%s", err.message);
     codecs cs;
-    codecs_open(&cs, tmp);
+    codecs_open(&cs, gpu, tmp);
     const int frames = 50, K = cs.cfg->decoder.num_codebooks;
     int32_t *codes = malloc((size_t)K * frames * sizeof *codes);
     assert_non_null(codes);
