@@ -78,7 +78,7 @@ typedef struct dgxm_gemv_segment {
     const void *w;       /* [features][k] in the launch's weight format (bf16: int8's side) */
     const float *scales; /* int8: one per feature */
     int features;
-    void *out;            /* float32, or float16 when out_half */
+    void *out;            /* float32, or float16 when out_half (STORE or GELU) */
     long long pos_stride; /* elements added per decoder position (KV cache rows); 0 otherwise */
     int row_stride;       /* elements between batch rows */
     int out_half;
@@ -93,10 +93,11 @@ typedef struct dgxm_gemv_args {
     /* the last side_segments segments read batch row 0 of x as it was before the LayerNorm
      * (their own warps of the grid; bf16 weights in an int8 launch) */
     int side_segments;
-    int k;    /* inputs per feature */
-    int rows; /* batch rows of x (1 or 2) */
-    const float *x;
-    int x_stride;
+    int k;          /* inputs per feature */
+    int rows;       /* batch rows of x (1 or 2) */
+    const float *x; /* float32, or float16 when x_half (not with side segments) */
+    int x_stride;   /* elements between batch rows */
+    int x_half;
     const float *ln_w, *ln_b; /* LayerNorm folded in front (eps 1e-5); NULL: x as it is */
     /* > 0 (one batch row): x is k / softmax_group groups whose first softmax_valid entries are
      * scores; the prologue replaces each group by its softmax (zero past softmax_valid) */

@@ -25,6 +25,7 @@ struct dgxm_fused_program {
     dgxm_weight_format format;
     int max_splits, kernels, columns, next_step, sm_count;
     bool kv_half;
+    bool ff_half; /* the FFN's activations as float16 (DGXM_CUDA_FF_HALF=0: float32) */
     dgxm_step_counters *counters;
     int32_t *grid;        /* [K][capacity + 1] */
     int *sample_arrivals; /* the token choice's blocks that are done (zero between steps) */
@@ -329,12 +330,15 @@ dgxm_status layer(dgxm_fused_program *p, int i, int *parity, cudaStream_t s, dgx
     const int x2s = x_stride(p, *parity);
     a = gemv_args(p, x, R, h, l->ln_ff_w, l->ln_ff_b);
     a.x_stride = x2s;
-    a.seg[0] = segment(l->fc1, p->ff, 0, d->ffn, false, DGXM_GEMV_GELU);
+    /* The FFN's hidden activations are float16 where the KV cache is: fc2's blocks each read
+     * all of them (2 x ffn values), so their bytes through L2 are on every step's critical path. */
+    a.seg[0] = segment(l->fc1, p->ff, 0, d->ffn, p->ff_half, DGXM_GEMV_GELU);
     a.segments = 1;
     if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
         return st;
     mark(p, s, "ln+fc1+gelu");
     a = gemv_args(p, p->ff, R, d->ffn, NULL, NULL);
+    a.x_half = p->ff_half;
     a.seg[0] = segment(l->fc2, x, 0, x2s, false, DGXM_GEMV_ACCUM);
     a.segments = 1;
     if ((st = dgxm_step_gemv(p->format, &a, s, p->pdl, err)))
@@ -825,6 +829,7 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->pdl = dgxm_cuda(b)->info.cc_major >= 9 && !env_is("DGXM_CUDA_PDL", "0");
     p->queue_ahead = !env_is("DGXM_CUDA_STEP_AHEAD", "0");
     p->kv_half = p->format != DGXM_WEIGHT_F32;
+    p->ff_half = p->kv_half && !env_is("DGXM_CUDA_FF_HALF", "0");
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     setup_clock clock = { env_is("DGXM_CUDA_SETUP_TIMES", "1"), dgxm_cuda(b)->stream, 0, {} };
     lap(&clock, -1);
