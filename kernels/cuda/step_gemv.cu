@@ -401,6 +401,14 @@ dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, c
     if (a->stats_x && (a->rows != 1 || a->softmax_group <= 0))
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
                               "step gemv: folded scores need one row and softmax groups");
+    /* float16 x is staged by its own loop, which keeps no raw row and builds no scores */
+    if (a->x_half && (a->side_segments > 0 || a->stats_x))
+        return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                              "step gemv: float16 x with side segments or folded scores");
+    for (int i = 0; i < a->segments; i++)
+        if (a->seg[i].out_half && a->seg[i].mode == DGXM_GEMV_ACCUM)
+            return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
+                                  "step gemv: segment %d adds a residual into float16", i);
     if (a->rows == 1)
         return launch_rows<1>(format, a, s, pdl, err);
     if (a->rows == 2)
