@@ -15,8 +15,8 @@ __global__ void __launch_bounds__(DGXM_STEP_ATTN_CHUNK)
 {
     __shared__ attention_shared<WARPS> sh;
     dgxm_pdl_trigger();
-    /* the position moves only at the end of a step (the advance kernel), so the length is known
-     * before the kernel before ends */
+    /* the position moves only at the end of a step (the token choice's last block), so the
+     * length is known before the kernel before ends */
     const int length = attention_length(a);
     if ((int)blockIdx.x * DGXM_STEP_ATTN_CHUNK >= length)
         return;
