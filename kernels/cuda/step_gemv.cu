@@ -152,7 +152,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             xs[2 * k + i] = __ldg(a.fold_bias + i);
         }
     /* One tile in flight before the wait, not two: the second (2026-12-02, H200) made every
-     * size 3-10 % slower a step. */
+     * size 3-10 % slower a step. Issuing the second right after the wait, to overlap the
+     * staging, was 0.5 % faster for small and up to 2 % slower for medium (2026-12-04). */
     uint4 tile[RW][T];
     load_tile<RW, T>(tile, wrow, feature, 0, lane, loads);
     dgxm_pdl_wait(); /* x is the kernel before's output */
@@ -179,6 +180,14 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
      * second copy kept as it is */
     const int k4 = k / 4;
     float4 *raw = a.side_segments > 0 ? reinterpret_cast<float4 *>(xs + M * k) : NULL;
+    /* the LayerNorm's sums as x arrives, shifted by each row's first value (layer_norm_shared
+     * says why), read by every thread from L2: a barrier and a pass over xs fewer than
+     * layer_norm_shared, 0.6-1.1 % of a step at every size (2026-12-04, H200) */
+    const bool stats = a.ln_w && a.ln_in_staging && !a.x_half && !(M == 1 && a.stats_x);
+    float shift[M], sums[4] = { 0.0f, 0.0f, 0.0f, 0.0f };
+#pragma unroll
+    for (int m = 0; m < M; m++)
+        shift[m] = stats ? __ldcg(a.x + m * a.x_stride) : 0.0f;
     if (M == 1 && a.stats_x) {
         folded_scores(xs, k, a, red);
     } else {
@@ -204,11 +213,21 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 dst[i] = v;
                 if (m == 0 && raw)
                     raw[i] = v;
+                if (stats) {
+                    const float d0 = v.x - shift[m], d1 = v.y - shift[m], d2 = v.z - shift[m],
+                                d3 = v.w - shift[m];
+                    sums[2 * m] += (d0 + d1) + (d2 + d3);
+                    sums[2 * m + 1] += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
+                }
             }
         }
-        __syncthreads();
-        if (a.ln_w)
-            layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
+        if (stats) {
+            layer_norm_finish<M>(xs, k, a.ln_w, a.ln_b, red, sums, shift[0], shift[M - 1]);
+        } else {
+            __syncthreads();
+            if (a.ln_w)
+                layer_norm_shared<M>(xs, k, a.ln_w, a.ln_b, red);
+        }
     }
     if (M == 1 && a.softmax_group > 0)
         softmax_groups_shared(xs, k, a.softmax_group, a.softmax_valid);

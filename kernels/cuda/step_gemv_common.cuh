@@ -100,6 +100,29 @@ __device__ __forceinline__ float2 block_sum2(float2 v, float *red)
     return make_float2(s[0], s[1]);
 }
 
+/* The second half of layer_norm_shared, for a caller that took the per-thread sums itself:
+ * sums = { s0, q0, s1, q1 } are this thread's sums of x - shift and of its square for each row.
+ * The reduction's barriers also publish what the block stored into xs before it. */
+template <int M>
+__device__ __forceinline__ void layer_norm_finish(float *xs, int k, const float *w, const float *b,
+                                                  float *red, float (&sums)[4], float shift0,
+                                                  float shift1)
+{
+    block_sums<4>(sums, red);
+    const float n = (float)k;
+    const float m0 = sums[0] / n, m1 = sums[2] / n; /* means of the shifted rows */
+    const float var0 = fmaxf(sums[1] / n - m0 * m0, 0.0f),
+                var1 = fmaxf(sums[3] / n - m1 * m1, 0.0f);
+    const float mean0 = shift0 + m0, mean1 = shift1 + m1;
+    const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
+    for (int i = threadIdx.x; i < k; i += blockDim.x) {
+        xs[i] = (xs[i] - mean0) * inv0 * w[i] + b[i];
+        if (M > 1)
+            xs[k + i] = (xs[k + i] - mean1) * inv1 * w[i] + b[i];
+    }
+    __syncthreads();
+}
+
 /* Normalises the block's copy of x in place (biased variance, eps 1e-5, as the CPU oracle); the
  * rows share each reduction. One pass for both statistics: sums of x - x[0] and of its square,
  * shifted by the row's first value so that a mean far from zero costs no precision: a shift d
@@ -119,20 +142,8 @@ __device__ void layer_norm_shared(float *xs, int k, const float *w, const float 
         }
     }
     float sums[4] = { s0, q0, s1, q1 };
-    block_sums<4>(sums, red);
-    const float n = (float)k;
-    const float m0 = sums[0] / n, m1 = sums[2] / n; /* means of the shifted rows */
-    const float var0 = fmaxf(sums[1] / n - m0 * m0, 0.0f),
-                var1 = fmaxf(sums[3] / n - m1 * m1, 0.0f);
-    const float mean0 = shift0 + m0, mean1 = shift1 + m1;
-    const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
     /* every thread read xs[0] and xs[k] before the reduction's barriers, so they may change */
-    for (int i = threadIdx.x; i < k; i += blockDim.x) {
-        xs[i] = (xs[i] - mean0) * inv0 * w[i] + b[i];
-        if (M > 1)
-            xs[k + i] = (xs[k + i] - mean1) * inv1 * w[i] + b[i];
-    }
-    __syncthreads();
+    layer_norm_finish<M>(xs, k, w, b, red, sums, shift0, shift1);
 }
 
 /* Each group of the block's x (one row of k) becomes the softmax of its first `valid` entries,

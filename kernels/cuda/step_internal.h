@@ -111,6 +111,8 @@ typedef struct dgxm_gemv_args {
     int stats_k;
     const dgxm_step_counters *counters;
     int sm_count; /* sizes the grid */
+    /* 1: the LayerNorm's sums are taken while x is staged, one barrier and one pass fewer */
+    int ln_in_staging;
 } dgxm_gemv_args;
 
 /* Output features in all segments, spread evenly over the warps of a grid of about two blocks

@@ -26,6 +26,7 @@ struct dgxm_fused_program {
     int max_splits, kernels, columns, next_step, sm_count;
     bool kv_half;
     bool ff_half; /* the FFN's activations as float16 (DGXM_CUDA_FF_HALF=0: float32) */
+    bool ln_in_staging; /* dgxm_gemv_args.ln_in_staging (DGXM_CUDA_LN_STAGE=0: off) */
     dgxm_step_counters *counters;
     int32_t *grid;        /* [K][capacity + 1] */
     int *sample_arrivals; /* the token choice's blocks that are done (zero between steps) */
@@ -155,6 +156,7 @@ dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, 
     a.ln_b = ln_b;
     a.counters = p->counters;
     a.sm_count = p->sm_count;
+    a.ln_in_staging = p->ln_in_staging;
     return a;
 }
 
@@ -830,6 +832,7 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->queue_ahead = !env_is("DGXM_CUDA_STEP_AHEAD", "0");
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     p->ff_half = p->kv_half && !env_is("DGXM_CUDA_FF_HALF", "0");
+    p->ln_in_staging = !env_is("DGXM_CUDA_LN_STAGE", "0");
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     setup_clock clock = { env_is("DGXM_CUDA_SETUP_TIMES", "1"), dgxm_cuda(b)->stream, 0, {} };
     lap(&clock, -1);
