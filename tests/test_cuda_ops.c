@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* CUDA's driver maps memory where ASan keeps its shadow gap; the sanitizer build needs the gap
  * unprotected to initialise CUDA at all. Read by ASan before main; unused otherwise. */
@@ -122,6 +123,41 @@ static void errors_are_reported(void **state)
     run_group(state, "errors");
 }
 
+/* The matrix products where cuBLASLt is not used (DGXM_CUDA_CUBLASLT=0, as on a machine without
+ * it): the backend's own GEMM against the CPU on the same cases, and the start-up says so. The
+ * fixture's backend runs whichever the machine has; this names it. */
+static void own_gemm_matches_cpu(void **state)
+{
+    fixture *f = *state;
+    if (f->gpu)
+        print_message("matrix products of the default backend: %s\n",
+                      dgxm_cuda_backend_gemm_library(f->gpu));
+    setenv("DGXM_CUDA_CUBLASLT", "0", 1);
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_backend *own = dgxm_cuda_device_count() ? dgxm_cuda_backend_new(0, &err) : NULL;
+    unsetenv("DGXM_CUDA_CUBLASLT");
+    if (own) {
+        const char *lib = dgxm_cuda_backend_gemm_library(own);
+        print_message("with DGXM_CUDA_CUBLASLT=0: %s\n", lib);
+        if (strstr(lib, "own kernels") == NULL || strstr(lib, "DGXM_CUDA_CUBLASLT=0") == NULL) {
+            own->ops->destroy(own);
+            fail_msg("DGXM_CUDA_CUBLASLT=0 still reports \"%s\"", lib);
+        }
+    }
+    dgxm_backend *shared = f->gpu;
+    f->gpu = own;
+    if (own || dgxm_cuda_device_count() == 0) {
+        run_group(state, "linear");
+        run_group(state, "lstm");
+    }
+    f->gpu = shared;
+    if (own)
+        own->ops->destroy(own);
+    else if (dgxm_cuda_device_count())
+        fail_msg("the backend did not start with DGXM_CUDA_CUBLASLT=0: %s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +165,7 @@ int main(void)
         cmocka_unit_test(activations_match_cpu), cmocka_unit_test(row_ops_match_cpu),
         cmocka_unit_test(attention_matches_cpu), cmocka_unit_test(convolutions_match_cpu),
         cmocka_unit_test(lstm_matches_cpu),      cmocka_unit_test(errors_are_reported),
+        cmocka_unit_test(own_gemm_matches_cpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

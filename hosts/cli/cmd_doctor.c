@@ -240,6 +240,7 @@ static int doctor_cuda(const doctor_args *a, int device)
     }
     print_memory(&mem);
     print_image(in);
+    printf("%-24s %s\n", "matrix products:", dgxm_cuda_backend_gemm_library(b));
     dgxm_selftest st;
     if (dgxm_selftest_run(b, &st, &err)) {
         snprintf(why, sizeof why, "the self-test failed to run on %s: %s", name, err.message);

@@ -92,6 +92,7 @@ static void cuda_destroy(dgxm_backend *b)
     for (int i = 0; i < DGXM_CUDA_SCRATCH_SLOTS; i++)
         cudaFree(cb->scratch[i]);
     cudaFree(cb->grid_barrier);
+    dgxm_cublaslt_close(cb->lt);
     if (cb->stream)
         cudaStreamDestroy(cb->stream);
     if (cb->pool)
@@ -215,6 +216,13 @@ const dgxm_cuda_info *dgxm_cuda_backend_info(const dgxm_backend *b)
     return &((const dgxm_cuda_backend *)b)->info;
 }
 
+const char *dgxm_cuda_backend_gemm_library(const dgxm_backend *b)
+{
+    if (!b || b->ops != &cuda_ops)
+        return NULL;
+    return ((const dgxm_cuda_backend *)b)->gemm_library;
+}
+
 /* The start-up probe: every thread writes a value only it can know. */
 static __global__ void probe_kernel(unsigned int *out)
 {
@@ -330,6 +338,15 @@ dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err)
         s = probe_device(cb, err);
     if (!s && (e = cudaMalloc(&cb->grid_barrier, 2 * sizeof(unsigned int))) != cudaSuccess)
         s = dgxm_cuda_fail(err, e, "start-up", "cudaMalloc of the grid barrier");
+    if (!s) {
+        cb->lt = dgxm_cublaslt_open(cb->lt_why, sizeof cb->lt_why);
+        if (cb->lt)
+            snprintf(cb->gemm_library, sizeof cb->gemm_library, "%s",
+                     dgxm_cublaslt_describe(cb->lt));
+        else
+            snprintf(cb->gemm_library, sizeof cb->gemm_library,
+                     "the backend's own kernels (cuBLASLt: %s)", cb->lt_why);
+    }
     if (s) {
         cuda_destroy(&cb->base);
         return NULL;

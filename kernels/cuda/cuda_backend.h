@@ -62,6 +62,11 @@ const char *dgxm_cuda_built_archs(void);
  * thread; the calling thread becomes the backend's engine thread. */
 dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err);
 
+/* What computes the large matrix products: "cuBLASLt 13.1.0 (libcublasLt.so.13)", or the
+ * backend's own kernels and why cuBLASLt is not used (missing, DGXM_CUDA_CUBLASLT=0). NULL when b
+ * is not a CUDA backend. Owned by b. Any thread. */
+const char *dgxm_cuda_backend_gemm_library(const dgxm_backend *b);
+
 /* The device facts read at start-up; NULL when b is not a CUDA backend. Owned by b. */
 const dgxm_cuda_info *dgxm_cuda_backend_info(const dgxm_backend *b);
 

@@ -5,6 +5,7 @@
 #ifndef DGXM_CUDA_INTERNAL_H
 #define DGXM_CUDA_INTERNAL_H
 
+#include "cublaslt.h"
 #include "cuda_backend.h"
 #include "fused_step.h"
 
@@ -27,6 +28,11 @@ typedef struct dgxm_cuda_backend {
      * alloc without the device-wide wait of cudaFree (EnCodec frees and allocates an activation
      * per layer). NULL where the device has no memory pools: plain cudaMalloc then. */
     cudaMemPool_t pool;
+    /* The large matrix products' library; NULL where it is missing or off (lt_why says why),
+     * and the backend's own kernels compute them. */
+    dgxm_cublaslt *lt;
+    char lt_why[192];
+    char gemm_library[608]; /* what dgxm_cuda_backend_gemm_library reports */
 } dgxm_cuda_backend;
 
 static inline dgxm_cuda_backend *dgxm_cuda(dgxm_backend *b)
@@ -72,9 +78,11 @@ static inline unsigned int dgxm_cuda_blocks(const dgxm_cuda_backend *cb, size_t 
     return need ? (unsigned int)need : 1u;
 }
 
-/* Tiled float32 GEMM shared by linear (m > a few rows) and the LSTM input projection:
- * y[r][o] = sum_c a[r * a_row + c * a_col] * W[o][c] + bias[o] + bias2[o] (+ y[r][o] when
- * accumulate), W f32 or bf16 [n][k] row-major, biases may be NULL. */
+/* The float32 GEMM shared by linear (m > a few rows), the LSTM input projection and the
+ * cross-attention fold: y[r][o] = sum_c a[r * a_row + c * a_col] * W[o][c] + bias[o] + bias2[o]
+ * (+ y[r][o] when accumulate), W f32 or bf16 [n][k] row-major, biases may be NULL. cuBLASLt
+ * computes it where it is loaded, the weights are float32 and x's rows or columns are
+ * contiguous; a tiled kernel of the backend's own otherwise. */
 dgxm_status dgxm_cuda_gemm(dgxm_cuda_backend *cb, const float *a, long long a_row, long long a_col,
                            const void *w, bool w_bf16, const float *bias, const float *bias2, int m,
                            int n, int k, float *y, bool accumulate, const char *op,

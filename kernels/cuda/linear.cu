@@ -342,10 +342,52 @@ static __global__ void __launch_bounds__(GEMM_THREADS)
     }
 }
 
+/* y[r][o] += bias[o] + bias2[o], after a product that had no bias (either may be NULL). */
+static __global__ void add_bias_kernel(float *y, const float *bias, const float *bias2, int m,
+                                       int n)
+{
+    const size_t total = (size_t)m * n;
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total;
+         i += (size_t)gridDim.x * blockDim.x) {
+        const int o = (int)(i % n);
+        y[i] += (bias ? bias[o] : 0.0f) + (bias2 ? bias2[o] : 0.0f);
+    }
+}
+
+/* The float32 product through cuBLASLt where it is loaded. Column-major, Y^T = W X^T: W [n][k]
+ * row-major is k x n column-major, transposed; X is k x m column-major when its inputs are
+ * contiguous (a_col == 1), or m x k transposed when its rows are (a_row == 1, the LSTM's
+ * channel-major x). *ran false: another layout, or no algorithm, and the tiled kernel runs. */
+static dgxm_status gemm_library(dgxm_cuda_backend *cb, const float *a, long long a_row,
+                                long long a_col, const float *w, const float *bias,
+                                const float *bias2, int m, int n, int k, float *y, bool accumulate,
+                                bool *ran, const char *op, dgxm_error *err)
+{
+    *ran = false;
+    const bool x_rows = a_col == 1 && a_row >= k;
+    if (!cb->lt || (!x_rows && !(a_row == 1 && a_col >= m)))
+        return DGXM_OK;
+    dgxm_status s = dgxm_cublaslt_gemm(cb->lt, cb->stream, CUDA_R_32F, true, w, k, !x_rows, a,
+                                       x_rows ? a_row : a_col, y, n, n, m, k,
+                                       accumulate ? 1.0f : 0.0f, ran, op, err);
+    if (s || !*ran || (!bias && !bias2))
+        return s;
+    add_bias_kernel<<<dgxm_cuda_blocks(cb, (size_t)m * n, 256), 256, 0, cb->stream>>>(y, bias,
+                                                                                      bias2, m, n);
+    return dgxm_cuda_launched(err, op);
+}
+
 dgxm_status dgxm_cuda_gemm(dgxm_cuda_backend *cb, const float *a, long long a_row, long long a_col,
                            const void *w, bool w_bf16, const float *bias, const float *bias2, int m,
                            int n, int k, float *y, bool accumulate, const char *op, dgxm_error *err)
 {
+    if (!w_bf16) {
+        bool ran = false;
+        dgxm_status s = gemm_library(cb, a, a_row, a_col, (const float *)w, bias, bias2, m, n, k,
+                                     y, accumulate, &ran, op, err);
+        if (s || ran)
+            return s;
+    }
     if ((m + GEMM_TILE - 1) / GEMM_TILE > 65535)
         return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "cuda %s: %d rows is too many", op, m);
     dim3 grid((unsigned int)((n + GEMM_TILE - 1) / GEMM_TILE),

@@ -13,6 +13,9 @@
  * same kernel runs one launch per step instead (correct, slower). */
 #include "cuda_internal.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static constexpr int LSTM_THREADS = 256;
 
 /* All blocks of the grid meet here. counter[0] counts arrivals, counter[1] is the generation:
@@ -38,6 +41,23 @@ static __device__ void grid_barrier(unsigned int *counter)
     __syncthreads();
 }
 
+/* The same meeting with one atomic a block: counter[0] only grows, and step s's barrier waits
+ * until every block has arrived s + 1 times (the last to arrive does not reset and release the
+ * others with two more serialised atomics). The count starts at zero for each launch. */
+static __device__ void grid_barrier_counted(unsigned int *counter, unsigned int target)
+{
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        volatile unsigned int *count = counter;
+        __threadfence();
+        atomicAdd(counter, 1u);
+        while (*count < target) {
+        }
+        __threadfence();
+    }
+    __syncthreads();
+}
+
 static __device__ __forceinline__ float sigmoid(float v)
 {
     return 1.0f / (1.0f + expf(-v));
@@ -50,6 +70,7 @@ struct lstm_args {
     int hidden, t, s_begin, s_end;
     int units;    /* hidden units per block */
     int resident; /* of them, how many have their rows in shared memory */
+    int counted;  /* grid_barrier_counted (DGXM_CUDA_LSTM_BARRIER=generation: grid_barrier) */
 };
 
 /* q . h over one gate row: HV > 0, lane holds h[lane * 4 + i * 128] for i < HV in hv (hidden =
@@ -121,8 +142,10 @@ static __global__ void __launch_bounds__(LSTM_THREADS) lstm_recurrence_kernel(ls
                 a.y[(size_t)u * a.t + s] = h_new;
             }
         }
-        if (s + 1 < a.s_end)
-            grid_barrier(a.barrier); /* also keeps hs until every warp of the block is done */
+        if (s + 1 < a.s_end && a.counted) /* also keeps hs until every warp of the block is done */
+            grid_barrier_counted(a.barrier, (unsigned int)(s + 1 - a.s_begin) * gridDim.x);
+        else if (s + 1 < a.s_end)
+            grid_barrier(a.barrier);
     }
 }
 
@@ -207,6 +230,8 @@ dgxm_status dgxm_cuda_lstm(dgxm_backend *b, const float *x, int cin, int t, cons
     memset(&a, 0, sizeof a);
     a.pre = pre, a.w_hh = w_hh, a.h2 = h2, a.c = c, a.y = y, a.barrier = cb->grid_barrier;
     a.hidden = hidden, a.t = t;
+    const char *barrier = getenv("DGXM_CUDA_LSTM_BARRIER");
+    a.counted = !(barrier && strcmp(barrier, "generation") == 0);
     const bool vec = ((uintptr_t)w_hh & 15u) == 0 && ((uintptr_t)h2 & 15u) == 0;
     switch (vec ? hidden : 0) {
     case 512: return launch_recurrence<4>(cb, a, err);

@@ -233,14 +233,27 @@ bool mma_fits(const dgxm_matrix &centred, const dgxm_matrix &wo)
            ((uintptr_t)wo.data & 31u) == 0;
 }
 
-/* work->c = Ã Wo, float32 [hl][wo->cols], on the tensor cores when the formats allow it and
- * tiled is false; otherwise Wo is transposed to float32 for the backend's tiled GEMM. */
+/* work->c = Ã Wo, float32 [hl][wo->cols], as `through` says (DGXM_FOLD_GEMM_*). */
 dgxm_status through_o(dgxm_cuda_backend *cb, const dgxm_matrix &centred, const dgxm_matrix &wo,
-                      const dgxm_cross_fold_work *work, bool tiled, dgxm_error *err)
+                      const dgxm_cross_fold_work *work, int through, dgxm_error *err)
 {
     cudaStream_t s = cb->stream;
     const int hl = centred.rows, hidden = centred.cols;
-    if (!tiled && mma_fits(centred, wo)) {
+    const bool half = centred.format == DGXM_WEIGHT_BF16 || centred.format == DGXM_WEIGHT_F16;
+    if (through == DGXM_FOLD_GEMM_AUTO && half && wo.format == centred.format &&
+        centred.cols == wo.rows) {
+        /* column-major, C^T = Wo^T Ã^T: Wo [hidden][n] row-major is n x hidden, Ã [hl][hidden]
+         * is hidden x hl; the 16-bit products are exact and the sums float32, as the WMMA
+         * kernel's */
+        bool ran = false;
+        const cudaDataType_t type = centred.format == DGXM_WEIGHT_BF16 ? CUDA_R_16BF : CUDA_R_16F;
+        dgxm_status st = dgxm_cublaslt_gemm(cb->lt, s, type, false, wo.data, wo.cols, false,
+                                            centred.data, hidden, work->c, wo.cols, wo.cols, hl,
+                                            hidden, 0.0f, &ran, "cross-attention fold", err);
+        if (st || ran)
+            return st;
+    }
+    if (through != DGXM_FOLD_GEMM_TILED && mma_fits(centred, wo)) {
         const dim3 grid((unsigned)(wo.cols + 63) / 64, (unsigned)(hl + 63) / 64);
         if (centred.format == DGXM_WEIGHT_BF16)
             fold_through_o_mma_kernel<<<grid, 128, 0, s>>>(
@@ -288,7 +301,7 @@ dgxm_status dgxm_step_cross_fold_merged(dgxm_cuda_backend *cb, const dgxm_cross_
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return dgxm_cuda_fail(err, e, "cross-attention fold", "launch");
-    dgxm_status st = through_o(cb, *out->centred, *wo, work, in->tiled, err);
+    dgxm_status st = through_o(cb, *out->centred, *wo, work, in->through, err);
     if (st)
         return st;
     store_kernel<<<256, 256, 0, s>>>(work->c, (size_t)hl * wo->cols, *out->through_o);

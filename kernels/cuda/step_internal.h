@@ -206,6 +206,15 @@ dgxm_status dgxm_step_cross_fold(const dgxm_matrix *wq, const dgxm_matrix *wo, c
                                  const float *v, int lt, int heads, dgxm_matrix *a, dgxm_matrix *b,
                                  cudaStream_t s, dgxm_error *err);
 
+/* How the fold computes C = Ã Wo. AUTO: cuBLASLt on the 16-bit formats where it is loaded,
+ * else the WMMA kernel where the shapes allow it, else Wo transposed to float32 for the float32
+ * GEMM (DGXM_CUDA_FOLD_GEMM=wmma or =tiled forces the later ones, for comparisons). */
+enum {
+    DGXM_FOLD_GEMM_AUTO = 0,
+    DGXM_FOLD_GEMM_WMMA = 1,
+    DGXM_FOLD_GEMM_TILED = 2
+};
+
 /* The fold into neighbours (step_cross_fold.cu): one layer's inputs, float32 work space and
  * results (centred [heads * L][hidden], through_o [heads * L][hidden], b [hidden][heads * L] in
  * one format; sums and bias float32 [heads * L]). Queued on the backend's stream. */
@@ -215,7 +224,7 @@ typedef struct dgxm_cross_fold_in {
     const float *ln_w, *ln_b;         /* the cross-attention's LayerNorm */
     const float *k, *v;               /* the text's keys and values [lt][hidden] */
     int lt, heads;
-    bool tiled; /* C = Ã Wo through the float32 tiled GEMM even where the tensor cores could */
+    int through; /* how C = Ã Wo is computed: DGXM_FOLD_GEMM_* */
 } dgxm_cross_fold_in;
 typedef struct dgxm_cross_fold_work {
     float *a, *c; /* [heads * L][hidden] */

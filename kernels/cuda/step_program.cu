@@ -532,6 +532,9 @@ dgxm_status fold_merge_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
         !grab(b, &work.t, (size_t)h * h * sizeof(float)))
         st = dgxm_error_set(err, DGXM_ERR_NOMEM, "cross-attention fold: device memory");
     dgxm_cuda_backend *cb = dgxm_cuda(b);
+    const int through = env_is("DGXM_CUDA_FOLD_GEMM", "tiled")  ? DGXM_FOLD_GEMM_TILED
+                        : env_is("DGXM_CUDA_FOLD_GEMM", "wmma") ? DGXM_FOLD_GEMM_WMMA
+                                                                : DGXM_FOLD_GEMM_AUTO;
     for (int i = 0; !st && i < d->layers; i++) {
         dgxm_matrix *c = &p->cross_c[i];
         *c = { f, hl, h, NULL, NULL };
@@ -543,7 +546,7 @@ dgxm_status fold_merge_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
         const dgxm_fused_layer *l = &p->layers[i];
         const dgxm_cross_fold_in in = { l->cq,         l->co,     l->o,  l->ln_cross_w,
                                         l->ln_cross_b, l->cross_k, l->cross_v, d->lt,
-                                        d->heads,      env_is("DGXM_CUDA_FOLD_GEMM", "tiled") };
+                                        d->heads,      through };
         dgxm_cross_fold_out out = { &p->cross_a[i], c, &p->cross_b[i],
                                     p->fold_sums + (size_t)i * hl, p->fold_bias + (size_t)i * hl };
         st = dgxm_step_cross_fold_merged(cb, &in, &work, &out, err);
