@@ -123,6 +123,39 @@ static void errors_are_reported(void **state)
     run_group(state, "errors");
 }
 
+/* A second backend started under name=value runs the linear, convolution and LSTM groups
+ * against the CPU, after its start-up reported `reported` (NULL: no check). */
+static void groups_with_setting(void **state, const char *name, const char *value,
+                                const char *reported)
+{
+    fixture *f = *state;
+    setenv(name, value, 1);
+    dgxm_error err;
+    dgxm_error_clear(&err);
+    dgxm_backend *other = dgxm_cuda_device_count() ? dgxm_cuda_backend_new(0, &err) : NULL;
+    unsetenv(name);
+    if (other) {
+        const char *lib = dgxm_cuda_backend_gemm_library(other);
+        print_message("with %s=%s: %s\n", name, value, lib);
+        if (reported && strstr(lib, reported) == NULL) {
+            other->ops->destroy(other);
+            fail_msg("%s=%s reports \"%s\", not \"%s\"", name, value, lib, reported);
+        }
+    }
+    dgxm_backend *shared = f->gpu;
+    f->gpu = other;
+    if (other || dgxm_cuda_device_count() == 0) {
+        run_group(state, "linear");
+        run_group(state, "conv");
+        run_group(state, "lstm");
+    }
+    f->gpu = shared;
+    if (other)
+        other->ops->destroy(other);
+    else if (dgxm_cuda_device_count())
+        fail_msg("the backend did not start with %s=%s: %s", name, value, err.message);
+}
+
 /* The matrix products where cuBLASLt is not used (DGXM_CUDA_CUBLASLT=0, as on a machine without
  * it): the backend's own GEMM against the CPU on the same cases, and the start-up says so. The
  * fixture's backend runs whichever the machine has; this names it. */
@@ -132,30 +165,20 @@ static void own_gemm_matches_cpu(void **state)
     if (f->gpu)
         print_message("matrix products of the default backend: %s\n",
                       dgxm_cuda_backend_gemm_library(f->gpu));
-    setenv("DGXM_CUDA_CUBLASLT", "0", 1);
-    dgxm_error err;
-    dgxm_error_clear(&err);
-    dgxm_backend *own = dgxm_cuda_device_count() ? dgxm_cuda_backend_new(0, &err) : NULL;
-    unsetenv("DGXM_CUDA_CUBLASLT");
-    if (own) {
-        const char *lib = dgxm_cuda_backend_gemm_library(own);
-        print_message("with DGXM_CUDA_CUBLASLT=0: %s\n", lib);
-        if (strstr(lib, "own kernels") == NULL || strstr(lib, "DGXM_CUDA_CUBLASLT=0") == NULL) {
-            own->ops->destroy(own);
-            fail_msg("DGXM_CUDA_CUBLASLT=0 still reports \"%s\"", lib);
-        }
-    }
-    dgxm_backend *shared = f->gpu;
-    f->gpu = own;
-    if (own || dgxm_cuda_device_count() == 0) {
-        run_group(state, "linear");
-        run_group(state, "lstm");
-    }
-    f->gpu = shared;
-    if (own)
-        own->ops->destroy(own);
-    else if (dgxm_cuda_device_count())
-        fail_msg("the backend did not start with DGXM_CUDA_CUBLASLT=0: %s", err.message);
+    groups_with_setting(state, "DGXM_CUDA_CUBLASLT", "0", "own kernels");
+}
+
+/* The float32 products through cuBLASLt (off by default: DGXM_CUDA_CUBLASLT_F32=1), where the
+ * library loads; where it does not, the same groups on the own kernels. */
+static void library_float32_gemm_matches_cpu(void **state)
+{
+    fixture *f = *state;
+    const char *lib = f->gpu ? dgxm_cuda_backend_gemm_library(f->gpu) : "";
+    const bool loaded = strstr(lib, "cuBLASLt ") == lib;
+    if (f->gpu && !loaded)
+        print_message("cuBLASLt is not loaded here (%s): the own kernels run\n", lib);
+    groups_with_setting(state, "DGXM_CUDA_CUBLASLT_F32", "1",
+                        loaded ? "the fold and the float32 GEMMs" : NULL);
 }
 
 int main(void)
@@ -165,7 +188,7 @@ int main(void)
         cmocka_unit_test(activations_match_cpu), cmocka_unit_test(row_ops_match_cpu),
         cmocka_unit_test(attention_matches_cpu), cmocka_unit_test(convolutions_match_cpu),
         cmocka_unit_test(lstm_matches_cpu),      cmocka_unit_test(errors_are_reported),
-        cmocka_unit_test(own_gemm_matches_cpu),
+        cmocka_unit_test(own_gemm_matches_cpu),  cmocka_unit_test(library_float32_gemm_matches_cpu),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -340,9 +340,16 @@ dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err)
         s = dgxm_cuda_fail(err, e, "start-up", "cudaMalloc of the grid barrier");
     if (!s) {
         cb->lt = dgxm_cublaslt_open(cb->lt_why, sizeof cb->lt_why);
+        /* Off by default: the library's first float32 product in a process costs 85-120 ms
+         * (H200), which EnCodec's 1.3 ms and the int8 fold's 6.6 ms a generation repay only
+         * after dozens of generations; the one-shot CLI never would. The 16-bit fold product
+         * has no such first cost (docs/performance.md). */
+        const char *f32 = getenv("DGXM_CUDA_CUBLASLT_F32");
+        cb->lt_f32 = f32 && strcmp(f32, "1") == 0;
         if (cb->lt)
-            snprintf(cb->gemm_library, sizeof cb->gemm_library, "%s",
-                     dgxm_cublaslt_describe(cb->lt));
+            snprintf(cb->gemm_library, sizeof cb->gemm_library, "%s, for %s",
+                     dgxm_cublaslt_describe(cb->lt),
+                     cb->lt_f32 ? "the fold and the float32 GEMMs" : "the fold");
         else
             snprintf(cb->gemm_library, sizeof cb->gemm_library,
                      "the backend's own kernels (cuBLASLt: %s)", cb->lt_why);

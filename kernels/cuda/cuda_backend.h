@@ -62,8 +62,9 @@ const char *dgxm_cuda_built_archs(void);
  * thread; the calling thread becomes the backend's engine thread. */
 dgxm_backend *dgxm_cuda_backend_new(int device, dgxm_error *err);
 
-/* What computes the large matrix products: "cuBLASLt 13.1.0 (libcublasLt.so.13)", or the
- * backend's own kernels and why cuBLASLt is not used (missing, DGXM_CUDA_CUBLASLT=0). NULL when b
+/* What computes the large matrix products: "cuBLASLt 13.1.0 (libcublasLt.so.13), for the
+ * fold" (and "the float32 GEMMs" with DGXM_CUDA_CUBLASLT_F32=1), or the backend's own kernels
+ * and why cuBLASLt is not used (missing, DGXM_CUDA_CUBLASLT=0). NULL when b
  * is not a CUDA backend. Owned by b. Any thread. */
 const char *dgxm_cuda_backend_gemm_library(const dgxm_backend *b);
 

@@ -31,6 +31,9 @@ typedef struct dgxm_cuda_backend {
     /* The large matrix products' library; NULL where it is missing or off (lt_why says why),
      * and the backend's own kernels compute them. */
     dgxm_cublaslt *lt;
+    /* Float32 GEMMs (EnCodec, the int8 fold) through lt too; else only the fold's 16-bit
+     * product. DGXM_CUDA_CUBLASLT_F32=1 turns it on; cuda_backend.cu says why it is off. */
+    bool lt_f32;
     char lt_why[192];
     char gemm_library[608]; /* what dgxm_cuda_backend_gemm_library reports */
 } dgxm_cuda_backend;

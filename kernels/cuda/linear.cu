@@ -365,7 +365,7 @@ static dgxm_status gemm_library(dgxm_cuda_backend *cb, const float *a, long long
 {
     *ran = false;
     const bool x_rows = a_col == 1 && a_row >= k;
-    if (!cb->lt || (!x_rows && !(a_row == 1 && a_col >= m)))
+    if (!cb->lt || !cb->lt_f32 || (!x_rows && !(a_row == 1 && a_col >= m)))
         return DGXM_OK;
     dgxm_status s = dgxm_cublaslt_gemm(cb->lt, cb->stream, CUDA_R_32F, true, w, k, !x_rows, a,
                                        x_rows ? a_row : a_col, y, n, n, m, k,
