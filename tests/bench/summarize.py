@@ -92,22 +92,24 @@ def ours_table(hf, ours):
     lines = ['### dgx-music (`dgxm bench --random SIZE --device cuda`)', '',
              '| size | dtype | end to end s | step early / middle / late ms | kernels/step '
              '| MB/step | floor ms | middle / floor | T5 ms | EnCodec ms | mean step ms '
-             '| first step ms (with set-up) |',
-             '|---|---|---|---|---|---|---|---|---|---|---|---|']
+             '| first step ms (with set-up) | first use ms: T5 / warm-up generation / EnCodec |',
+             '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for (size, dt) in sorted(ours, key=lambda k: (order(k[0]), k[1])):
         r = ours[(size, dt)]
         if 'error' in r:
-            lines.append('| %s | %s | failed: %s | | | | | | | | | |' % (size, dt, r['error']))
+            lines.append('| %s | %s | failed: %s | | | | | | | | | | |' % (size, dt, r['error']))
             continue
         floor = floor_ms(hf.get(size), r)
         mid = r.get('step_ms_middle')
-        lines.append('| %s | %s | %s | %s / %s / %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+        first_use = ' / '.join(fmt(r.get(k), 1) for k in ('t5_first_ms', 'warm_generation_ms',
+                                                          'encodec_first_ms'))
+        lines.append('| %s | %s | %s | %s / %s / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
             size, dt, fmt(r.get('end_to_end_s')), fmt(r.get('step_ms_early')), fmt(mid),
             fmt(r.get('step_ms_late')), fmt(r.get('kernels_per_step')),
             fmt(r['bytes_per_step'] / 1e6, 0) if r.get('bytes_per_step') else '-',
             fmt(floor, 3), fmt(mid / floor if mid and floor else None),
             fmt(r.get('t5_ms'), 1), fmt(r.get('encodec_ms'), 1),
-            fmt(r.get('step_ms_mean'), 4), fmt(r.get('first_step_ms'), 1)))
+            fmt(r.get('step_ms_mean'), 4), fmt(r.get('first_step_ms'), 1), first_use))
     return lines
 
 
