@@ -6,8 +6,8 @@
  *   CPU's float32 logits, and every token
  *   the device chose equals what core/sampler.c picks from the device's own logits, under
  *   greedy, top-k, top-p and plain sampling, on the fixtures, on a 2-layer model at
- *   musicgen-small's real widths (vocabulary 2048, heads of 64) and on a 1-layer model at
- *   musicgen-large's (warps of four rows);
+ *   musicgen-small's real widths (vocabulary 2048, heads of 64) and on 1-layer models at
+ *   musicgen-medium's (warps of three rows) and musicgen-large's (warps of four rows);
  * - with LM heads whose rows repeat (so logits tie at and around the k-th value, with more
  *   survivors than the sampler's threads), the device's token is still the host sampler's.
  * Every case runs on each form of the step: one kernel per phase with the cross-attention
@@ -15,8 +15,10 @@
  * neighbouring launches where the layers are not int8), always folded into two GEMVs of its
  * own (=2), never folded (=0), and the persistent kernel (DGXM_CUDA_PERSISTENT=1: embedding to
  * heads in one cooperative launch, 2 kernels a step) with the cross-attention folded where it pays
- * and never folded; each case checks the kernel count of its form (a device before sm_90 runs
- * the persistent forms kernel per phase). Steps queued one ahead (core/generate.c) choose the
+ * and never folded, and the default with each opt-in GEMV form (int8 inputs quantised as they
+ * are staged, DGXM_CUDA_INT8_FUSE=1; three loads a row a tile, DGXM_CUDA_GEMV_RW3_TILE=3); each
+ * case checks the kernel count of its form (a device before sm_90 runs the persistent forms
+ * kernel per phase). Steps queued one ahead (core/generate.c) choose the
  * tokens of steps run one at a time, and logits and profiles are refused while a step is queued.
  * Without a CUDA device every case is skipped and says why. */
 #include <setjmp.h>
@@ -43,18 +45,29 @@
 #include <string.h>
 
 /* The form of the step a case runs: kernel per phase with the cross-attention folded where it
- * pays (the default), always folded, never folded, or the persistent kernel. */
+ * pays (the default), always folded, never folded, the persistent kernel, or the default with
+ * one of the opt-in GEMV forms: int8 weights' inputs quantised as they are staged or normalised
+ * (DGXM_CUDA_INT8_FUSE=1), three-row warps with three loads a row a tile
+ * (DGXM_CUDA_GEMV_RW3_TILE=3). */
 typedef enum step_form {
     FORM_DEFAULT,
     FORM_FOLDED,
     FORM_FOLDED_TWO,
     FORM_UNFOLDED,
     FORM_PERSISTENT,
-    FORM_PERSISTENT_UNFOLDED
+    FORM_PERSISTENT_UNFOLDED,
+    FORM_INT8_FUSED,
+    FORM_RW3_TILE3
 } step_form;
 static step_form form;
-static const char *const form_names[] = { "per-phase", "folded",     "folded in two",
-                                          "unfolded",  "persistent", "persistent unfolded" };
+static const char *const form_names[] = { "per-phase",
+                                          "folded",
+                                          "folded in two",
+                                          "unfolded",
+                                          "persistent",
+                                          "persistent unfolded",
+                                          "int8 quantised as staged",
+                                          "three loads a tile" };
 static bool persistent_capable; /* the device runs the persistent step (sm_90+, cooperative) */
 
 static int use_form(step_form f)
@@ -62,6 +75,12 @@ static int use_form(step_form f)
     form = f;
     unsetenv("DGXM_CUDA_CROSS_FOLD");
     unsetenv("DGXM_CUDA_PERSISTENT");
+    unsetenv("DGXM_CUDA_INT8_FUSE");
+    unsetenv("DGXM_CUDA_GEMV_RW3_TILE");
+    if (f == FORM_INT8_FUSED)
+        return setenv("DGXM_CUDA_INT8_FUSE", "1", 1);
+    if (f == FORM_RW3_TILE3)
+        return setenv("DGXM_CUDA_GEMV_RW3_TILE", "3", 1);
     if (f == FORM_FOLDED)
         return setenv("DGXM_CUDA_CROSS_FOLD", "1", 1);
     if (f == FORM_FOLDED_TWO)
@@ -110,6 +129,18 @@ static int form_persistent_unfolded(void **state)
 {
     (void)state;
     return use_form(FORM_PERSISTENT_UNFOLDED);
+}
+
+static int form_int8_fused(void **state)
+{
+    (void)state;
+    return use_form(FORM_INT8_FUSED);
+}
+
+static int form_rw3_tile3(void **state)
+{
+    (void)state;
+    return use_form(FORM_RW3_TILE3);
 }
 
 static const char *const fixture_models[] = { "mono", "mono-legacy", "stereo", "stereo-legacy" };
@@ -469,6 +500,13 @@ static void fused_steps_match_cpu_at_large_widths(void **state)
     check_synthetic("large:1", 23, "large:1", 16, 0, 2);
 }
 
+/* musicgen-medium's widths: warps of three rows with six loads a lane a row (fc1; Q,K,V) */
+static void fused_steps_match_cpu_at_medium_widths(void **state)
+{
+    (void)state;
+    check_synthetic("medium:1", 29, "medium:1", 16, 0, 2);
+}
+
 /* 300 steps: the self-attention splits into three blocks of keys a head, whose partials the
  * last block to finish merges (24 steps never leave the first split). */
 static void fused_steps_match_cpu_past_one_attention_split(void **state)
@@ -699,6 +737,13 @@ int main(void)
         cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_persistent_unfolded),
         cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_default),
+        cmocka_unit_test_setup(fused_steps_match_cpu_on_fixtures, form_int8_fused),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_real_widths, form_int8_fused),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_int8_fused),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_medium_widths, form_default),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_medium_widths, form_int8_fused),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_medium_widths, form_rw3_tile3),
+        cmocka_unit_test_setup(fused_steps_match_cpu_at_large_widths, form_rw3_tile3),
         cmocka_unit_test_setup(device_sampler_keeps_ties_as_the_host, form_default),
         cmocka_unit_test_setup(queued_steps_choose_the_same_tokens, form_default),
     };

@@ -86,13 +86,20 @@ __device__ __forceinline__ void dot_float_inputs(const uint4 (&tile)[RW][T], int
 }
 
 /* 16-byte loads per row per tile for a warp of RW rows: UNROLL split over the rows. */
-template <int RW> constexpr int tile_loads() { return UNROLL / RW > 0 ? UNROLL / RW : 1; }
+template <int RW> constexpr int tile_loads()
+{
+    return UNROLL / RW > 0 ? UNROLL / RW : 1;
+}
 
 /* Four-row warps whose lanes have at least 8 loads a row take two loads of each row a tile,
  * not one: musicgen-large bf16 1.5 % faster a step on an H200. Not int8 (its four-row warps
  * would spill, and its rows are half as long). Deeper tiles elsewhere (8 loads for one-row
  * warps, 4 for two-row warps) measured slower or no faster (docs/performance.md). */
 constexpr int LONG_ROW_TILE = 2;
+
+/* Three-row warps whose lanes have at least 6 loads a row, with dgxm_gemv_args.rw3_tile3: 3
+ * loads of each row a tile, not 2 (128 registers, no spill; opt-in until measured). */
+constexpr int LONG_ROW_TILE3 = 3;
 
 /* Each warp computes up to RW consecutive output features (more per warp when a launch has many,
  * so the grid fits the GPU in one wave and the x prologue is shared by more weight bytes), T
@@ -188,7 +195,39 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
 #pragma unroll
     for (int m = 0; m < M; m++)
         shift[m] = stats ? __ldcg(a.x + m * a.x_stride) : 0.0f;
-    if (M == 1 && a.stats_x) {
+    /* xs, and xq and xscale of int8 weights (as the GEMV below reads them) */
+    unsigned char *xq =
+        reinterpret_cast<unsigned char *>(xs + (M + (raw ? 1 : 0)) * k); /* [M][k] */
+    float *xscale = reinterpret_cast<float *>(xq + M * k);               /* [M][k / 16] */
+    /* int8 weights and an input used as it is: quantised as it arrives from L2, nothing
+     * staged (a barrier and a pass fewer) */
+    const bool quantise_direct = FMT == DGXM_WEIGHT_INT8 && a.quantise_fused && !a.ln_w && !raw &&
+                                 !(M == 1 && (a.stats_x || a.softmax_group > 0));
+    /* int8 weights behind a LayerNorm: normalised straight into the int8 groups */
+    const bool quantise_in_norm =
+        FMT == DGXM_WEIGHT_INT8 && a.quantise_fused && stats && !(M == 1 && a.softmax_group > 0);
+    const bool quantised = quantise_direct || quantise_in_norm;
+    if (quantise_direct) {
+        const int n4 = M * k4;
+        for (int base = 0; base < n4; base += blockDim.x) {
+            const int i = base + threadIdx.x, row = i / k4, c4 = i - row * k4;
+            const bool active = i < n4;
+            float4 f = make_float4(0, 0, 0, 0);
+            if (active && a.x_half) {
+                const uint2 v =
+                    __ldcg(reinterpret_cast<const uint2 *>(reinterpret_cast<const __half *>(a.x) +
+                                                           (size_t)row * a.x_stride) +
+                           c4);
+                const float2 lo = __half22float2(*reinterpret_cast<const __half2 *>(&v.x));
+                const float2 hi = __half22float2(*reinterpret_cast<const __half2 *>(&v.y));
+                f = make_float4(lo.x, lo.y, hi.x, hi.y);
+            } else if (active) {
+                f = __ldcg(reinterpret_cast<const float4 *>(a.x + (size_t)row * a.x_stride) + c4);
+            }
+            quantize_quad(f, active, i, xq, xscale);
+        }
+        __syncthreads();
+    } else if (M == 1 && a.stats_x) {
         folded_scores(xs, k, a, red);
     } else {
 #pragma unroll
@@ -221,7 +260,10 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 }
             }
         }
-        if (stats) {
+        if (quantise_in_norm) {
+            layer_norm_quantize<M>(xs, k, a.ln_w, a.ln_b, red, sums, shift[0], shift[M - 1], xq,
+                                   xscale);
+        } else if (stats) {
             layer_norm_finish<M>(xs, k, a.ln_w, a.ln_b, red, sums, shift[0], shift[M - 1]);
         } else {
             __syncthreads();
@@ -236,9 +278,7 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
     const int xin_stride = side ? 0 : k;
     /* int8 weights meet int8 inputs: x in groups of 16 (one weight load), each with its own
      * scale, so a load is 4 dp4a and one multiply-add a row instead of 16 conversions and 16 */
-    unsigned char *xq = reinterpret_cast<unsigned char *>(xs + (M + (raw ? 1 : 0)) * k); /* [M][k] */
-    float *xscale = reinterpret_cast<float *>(xq + M * k); /* [M][k / 16] */
-    if (FMT == DGXM_WEIGHT_INT8) {
+    if (FMT == DGXM_WEIGHT_INT8 && !quantised) {
         quantize_groups16(xs, M * k, xq, xscale);
         __syncthreads();
     }
@@ -351,14 +391,13 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
 {
     int main_features = 0, side_features = 0;
     for (int i = 0; i < a->segments; i++)
-        (i < a->segments - a->side_segments ? main_features : side_features) +=
-            a->seg[i].features;
+        (i < a->segments - a->side_segments ? main_features : side_features) += a->seg[i].features;
     gemv_grid g = grid_for(main_features + side_features, a->sm_count);
     if (side_features > 0) /* the two groups of warps split the grid by their bytes */
         for (;;) {
             const long long warps = (long long)g.blocks * DGXM_STEP_GEMV_WARPS;
-            const long long sw = dgxm_step_side_warps(warps, main_features, side_features,
-                                                         side_weight<FMT>());
+            const long long sw =
+                dgxm_step_side_warps(warps, main_features, side_features, side_weight<FMT>());
             const long long most_main = (main_features + warps - sw - 1) / (warps - sw);
             const long long most_side = (side_features + sw - 1) / sw;
             g.rows_per_warp = (int)(most_main > most_side ? most_main : most_side);
@@ -369,6 +408,9 @@ dgxm_status launch(const dgxm_gemv_args *a, cudaStream_t s, bool pdl, dgxm_error
     if constexpr (FMT != DGXM_WEIGHT_INT8)
         if (g.rows_per_warp == 4 && a->k / weights<FMT>::per_load >= 8 * 32)
             return launch_rw<FMT, M, 4, LONG_ROW_TILE>(a, g.blocks, s, pdl, err);
+    if constexpr (FMT != DGXM_WEIGHT_INT8)
+        if (a->rw3_tile3 && g.rows_per_warp == 3 && a->k / weights<FMT>::per_load >= 6 * 32)
+            return launch_rw<FMT, M, 3, LONG_ROW_TILE3>(a, g.blocks, s, pdl, err);
     switch (g.rows_per_warp) {
     case 4: return launch_rw<FMT, M, 4>(a, g.blocks, s, pdl, err);
     case 3: return launch_rw<FMT, M, 3>(a, g.blocks, s, pdl, err);
@@ -403,6 +445,9 @@ template <int FMT, int M> cudaError_t allow_smem(int bytes)
     if constexpr (FMT != DGXM_WEIGHT_INT8)
         if (e == cudaSuccess)
             e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 4, LONG_ROW_TILE>, attr, bytes);
+    if constexpr (FMT != DGXM_WEIGHT_INT8)
+        if (e == cudaSuccess)
+            e = cudaFuncSetAttribute(step_gemv_kernel<FMT, M, 3, LONG_ROW_TILE3>, attr, bytes);
     return e;
 }
 
@@ -416,7 +461,8 @@ dgxm_status dgxm_step_gemv(dgxm_weight_format format, const dgxm_gemv_args *a, c
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG, "step gemv: %d segments, %d side",
                               a->segments, a->side_segments);
     if (format == DGXM_WEIGHT_INT8 && a->stats_x)
-        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED, "step gemv: int8 weights with folded scores");
+        return dgxm_error_set(err, DGXM_ERR_UNSUPPORTED,
+                              "step gemv: int8 weights with folded scores");
     if (a->stats_x && (a->rows != 1 || a->softmax_group <= 0))
         return dgxm_error_set(err, DGXM_ERR_INVALID_ARG,
                               "step gemv: folded scores need one row and softmax groups");

@@ -170,6 +170,29 @@ __device__ __forceinline__ void softmax_groups_shared(float *xs, int k, int grou
     __syncthreads();
 }
 
+/* Float4 i of a run of groups of 16 (four neighbouring lanes hold a group) to int8 with the
+ * group's scale max|x| / 127. Every lane of the warp calls it (the max is shuffled among the
+ * quad); `active` false: the lane takes part with zeros and stores nothing. The same bytes and
+ * scales as quantize_groups16; four lanes a group read consecutive float4s, so the fused forms
+ * (dgxm_gemv_args.quantise_fused) that use it take a quarter of its serial work. */
+__device__ __forceinline__ void quantize_quad(float4 f, bool active, int i, unsigned char *q,
+                                              float *scale)
+{
+    float amax = fmaxf(fmaxf(fabsf(f.x), fabsf(f.y)), fmaxf(fabsf(f.z), fabsf(f.w)));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+    amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+    if (!active)
+        return;
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const unsigned int b0 = (unsigned char)(signed char)__float2int_rn(f.x * inv);
+    const unsigned int b1 = (unsigned char)(signed char)__float2int_rn(f.y * inv);
+    const unsigned int b2 = (unsigned char)(signed char)__float2int_rn(f.z * inv);
+    const unsigned int b3 = (unsigned char)(signed char)__float2int_rn(f.w * inv);
+    reinterpret_cast<unsigned int *>(q)[i] = b0 | b1 << 8 | b2 << 16 | b3 << 24;
+    if ((i & 3) == 0)
+        scale[i >> 2] = amax / 127.0f;
+}
+
 /* n floats (a multiple of 16) as int8 in groups of 16, each scaled by its largest magnitude
  * over 127 (round to nearest; an all-zero group gets scale 0). A thread per group. */
 __device__ __forceinline__ void quantize_groups16(const float *x, int n, unsigned char *q,
@@ -198,6 +221,40 @@ __device__ __forceinline__ void quantize_groups16(const float *x, int n, unsigne
         reinterpret_cast<uint4 *>(q)[g] = make_uint4(w[0], w[1], w[2], w[3]);
         scale[g] = amax / 127.0f;
     }
+}
+
+/* layer_norm_finish for int8 weights: the normalised rows go straight to their int8 groups
+ * (quantize_groups16's) and xs keeps x as it came, a pass and a barrier fewer; the values
+ * quantised are the same bits layer_norm_finish would store. */
+template <int M>
+__device__ __forceinline__ void
+layer_norm_quantize(const float *xs, int k, const float *w, const float *b, float *red,
+                    float (&sums)[4], float shift0, float shift1, unsigned char *q, float *scale)
+{
+    block_sums<4>(sums, red);
+    const float n = (float)k;
+    const float m0 = sums[0] / n, m1 = sums[2] / n;
+    const float var0 = fmaxf(sums[1] / n - m0 * m0, 0.0f),
+                var1 = fmaxf(sums[3] / n - m1 * m1, 0.0f);
+    const float mean0 = shift0 + m0, mean1 = shift1 + m1;
+    const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
+    const int k4 = k / 4, n4 = M * k4;
+    for (int base = 0; base < n4; base += blockDim.x) {
+        const int i = base + threadIdx.x;
+        const bool active = i < n4;
+        float4 f = make_float4(0, 0, 0, 0);
+        if (active) {
+            const int row = i / k4, c = (i - row * k4) * 4;
+            const float mean = row ? mean1 : mean0, inv = row ? inv1 : inv0;
+            const float4 v = reinterpret_cast<const float4 *>(xs)[i];
+            f.x = (v.x - mean) * inv * w[c] + b[c];
+            f.y = (v.y - mean) * inv * w[c + 1] + b[c + 1];
+            f.z = (v.z - mean) * inv * w[c + 2] + b[c + 2];
+            f.w = (v.w - mean) * inv * w[c + 3] + b[c + 3];
+        }
+        quantize_quad(f, active, i, q, scale);
+    }
+    __syncthreads();
 }
 
 /* The dot product of 16 int8 weights with 16 int8 inputs. */

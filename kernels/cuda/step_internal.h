@@ -113,6 +113,10 @@ typedef struct dgxm_gemv_args {
     int sm_count; /* sizes the grid */
     /* 1: the LayerNorm's sums are taken while x is staged, one barrier and one pass fewer */
     int ln_in_staging;
+    /* 1: int8 weights' inputs quantised as they are staged or normalised, not in a pass after */
+    int quantise_fused;
+    /* 1: three-row warps with at least 6 loads a lane a row take 3 loads of each row a tile */
+    int rw3_tile3;
 } dgxm_gemv_args;
 
 /* Output features in all segments, spread evenly over the warps of a grid of about two blocks

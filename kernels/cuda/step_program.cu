@@ -25,8 +25,10 @@ struct dgxm_fused_program {
     dgxm_weight_format format;
     int max_splits, kernels, columns, next_step, sm_count;
     bool kv_half;
-    bool ff_half; /* the FFN's activations as float16 (DGXM_CUDA_FF_HALF=0: float32) */
-    bool ln_in_staging; /* dgxm_gemv_args.ln_in_staging (DGXM_CUDA_LN_STAGE=0: off) */
+    bool ff_half;        /* the FFN's activations as float16 (DGXM_CUDA_FF_HALF=0: float32) */
+    bool ln_in_staging;  /* dgxm_gemv_args.ln_in_staging (DGXM_CUDA_LN_STAGE=0: off) */
+    bool quantise_fused; /* dgxm_gemv_args.quantise_fused (DGXM_CUDA_INT8_FUSE=1: on) */
+    bool rw3_tile3;      /* dgxm_gemv_args.rw3_tile3 (DGXM_CUDA_GEMV_RW3_TILE=3: on) */
     dgxm_step_counters *counters;
     int32_t *grid;        /* [K][capacity + 1] */
     int *sample_arrivals; /* the token choice's blocks that are done (zero between steps) */
@@ -37,8 +39,8 @@ struct dgxm_fused_program {
     cudaEvent_t done[2];    /* after the graph of step s: done[s & 1] */
     int queued;             /* steps launched and not yet returned by step(): 0, 1 or 2 */
     bool queue_ahead;       /* step(queue_next) may queue one (DGXM_CUDA_STEP_AHEAD=0: never) */
-    const float **embed;  /* [K] device pointers, device array */
-    float *positions;     /* [capacity][hidden] */
+    const float **embed;    /* [K] device pointers, device array */
+    float *positions;       /* [capacity][hidden] */
     float *x, *q, *attn, *ff, *logits;
     void *k_cache, *v_cache; /* [layers][capacity][rows][hidden] */
     float *partials;
@@ -157,6 +159,8 @@ dgxm_gemv_args gemv_args(const dgxm_fused_program *p, const float *x, int rows, 
     a.counters = p->counters;
     a.sm_count = p->sm_count;
     a.ln_in_staging = p->ln_in_staging;
+    a.quantise_fused = p->quantise_fused;
+    a.rw3_tile3 = p->rw3_tile3;
     return a;
 }
 
@@ -231,8 +235,7 @@ int x_stride(const dgxm_fused_program *p, int parity)
 /* The conditioned row's cross-attention folded into the launches around it: its partial scores
  * come out of the Q,K,V and O launches (layer() adds their segments); this launch turns them
  * into the softmax, applies B and writes x1 + B p into the other copy of row 0. */
-dgxm_status cross_merged(dgxm_fused_program *p, int i, int *parity, cudaStream_t s,
-                         dgxm_error *err)
+dgxm_status cross_merged(dgxm_fused_program *p, int i, int *parity, cudaStream_t s, dgxm_error *err)
 {
     const dgxm_fused_desc *d = &p->desc;
     const int h = d->hidden, hl = d->heads * p->fold_len;
@@ -370,8 +373,8 @@ dgxm_status record_step(dgxm_fused_program *p, cudaStream_t s, dgxm_error *err)
             st = layer(p, i, &parity, s, err);
         if (st)
             return st;
-        dgxm_gemv_args a = gemv_args(p, x_row0(p, parity), d->rows, d->hidden, d->ln_out_w,
-                                     d->ln_out_b);
+        dgxm_gemv_args a =
+            gemv_args(p, x_row0(p, parity), d->rows, d->hidden, d->ln_out_w, d->ln_out_b);
         a.x_stride = x_stride(p, parity);
         a.seg[0] = segment(d->lm_heads, p->logits, 0, d->lm_heads->rows, false, DGXM_GEMV_STORE);
         a.segments = 1;
@@ -463,7 +466,8 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
     DGXM_CUDA_TRY(err, "decode step",
                   cudaHostAlloc(&p->column_host, (d->capacity + 1) * K * sizeof(int32_t),
                                 cudaHostAllocMapped));
-    DGXM_CUDA_TRY(err, "decode step", cudaHostGetDevicePointer(&p->column_mapped, p->column_host, 0));
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaHostGetDevicePointer(&p->column_mapped, p->column_host, 0));
     for (cudaEvent_t &e : p->done)
         DGXM_CUDA_TRY(err, "decode step", cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     dgxm_cuda_backend *cb = dgxm_cuda(b);
@@ -476,7 +480,8 @@ dgxm_status allocate(dgxm_backend *b, dgxm_fused_program *p, dgxm_error *err)
                                   cb->stream));
     DGXM_CUDA_TRY(err, "decode step",
                   cudaMemsetAsync(p->arrivals, 0, R * d->heads * sizeof(int), cb->stream));
-    DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->sample_arrivals, 0, sizeof(int), cb->stream));
+    DGXM_CUDA_TRY(err, "decode step",
+                  cudaMemsetAsync(p->sample_arrivals, 0, sizeof(int), cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->k_cache, 0, cache, cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaMemsetAsync(p->v_cache, 0, cache, cb->stream));
     DGXM_CUDA_TRY(err, "decode step", cudaStreamSynchronize(cb->stream));
@@ -506,7 +511,8 @@ bool fold_wanted(const dgxm_fused_program *p, int len, dgxm_weight_format f)
  * persistent step and DGXM_CUDA_CROSS_FOLD=2 keep the fold's two launches. */
 bool fold_merge_wanted(const dgxm_fused_program *p, dgxm_weight_format f)
 {
-    const bool launchable = f == p->format || (p->format == DGXM_WEIGHT_INT8 && f == DGXM_WEIGHT_BF16);
+    const bool launchable =
+        f == p->format || (p->format == DGXM_WEIGHT_INT8 && f == DGXM_WEIGHT_BF16);
     return launchable && !env_is("DGXM_CUDA_CROSS_FOLD", "2") &&
            !env_is("DGXM_CUDA_PERSISTENT", "1");
 }
@@ -544,9 +550,8 @@ dgxm_status fold_merge_prepare(dgxm_backend *b, dgxm_fused_program *p, dgxm_erro
             break;
         }
         const dgxm_fused_layer *l = &p->layers[i];
-        const dgxm_cross_fold_in in = { l->cq,         l->co,     l->o,  l->ln_cross_w,
-                                        l->ln_cross_b, l->cross_k, l->cross_v, d->lt,
-                                        d->heads,      through };
+        const dgxm_cross_fold_in in = { l->cq,      l->co,      l->o,  l->ln_cross_w, l->ln_cross_b,
+                                        l->cross_k, l->cross_v, d->lt, d->heads,      through };
         dgxm_cross_fold_out out = { &p->cross_a[i], c, &p->cross_b[i],
                                     p->fold_sums + (size_t)i * hl, p->fold_bias + (size_t)i * hl };
         st = dgxm_step_cross_fold_merged(cb, &in, &work, &out, err);
@@ -836,6 +841,10 @@ dgxm_fused_program *program_new(dgxm_backend *b, const dgxm_fused_desc *desc, dg
     p->kv_half = p->format != DGXM_WEIGHT_F32;
     p->ff_half = p->kv_half && !env_is("DGXM_CUDA_FF_HALF", "0");
     p->ln_in_staging = !env_is("DGXM_CUDA_LN_STAGE", "0");
+    /* two GEMV forms written on 2026-12-04 and not yet measured on a GPU: opt-in until an A/B
+     * (docs/performance.md) shows them faster */
+    p->quantise_fused = env_is("DGXM_CUDA_INT8_FUSE", "1");
+    p->rw3_tile3 = env_is("DGXM_CUDA_GEMV_RW3_TILE", "3");
     const int k_max = desc->ffn > desc->hidden ? desc->ffn : desc->hidden;
     setup_clock clock = { env_is("DGXM_CUDA_SETUP_TIMES", "1"), dgxm_cuda(b)->stream, 0, {} };
     lap(&clock, -1);
