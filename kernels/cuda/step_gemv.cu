@@ -214,13 +214,10 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
             const bool active = i < n4;
             float4 f = make_float4(0, 0, 0, 0);
             if (active && a.x_half) {
-                const uint2 v =
+                f = half4_to_float4(
                     __ldcg(reinterpret_cast<const uint2 *>(reinterpret_cast<const __half *>(a.x) +
                                                            (size_t)row * a.x_stride) +
-                           c4);
-                const float2 lo = __half22float2(*reinterpret_cast<const __half2 *>(&v.x));
-                const float2 hi = __half22float2(*reinterpret_cast<const __half2 *>(&v.y));
-                f = make_float4(lo.x, lo.y, hi.x, hi.y);
+                           c4));
             } else if (active) {
                 f = __ldcg(reinterpret_cast<const float4 *>(a.x + (size_t)row * a.x_stride) + c4);
             }
@@ -237,12 +234,8 @@ __global__ void __launch_bounds__(DGXM_STEP_GEMV_WARPS * 32, 2)
                 const uint2 *src = reinterpret_cast<const uint2 *>(
                     reinterpret_cast<const __half *>(a.x) + (size_t)m * a.x_stride);
 #pragma unroll 4
-                for (int i = threadIdx.x; i < k4; i += blockDim.x) {
-                    const uint2 v = __ldcg(src + i);
-                    const float2 lo = __half22float2(*reinterpret_cast<const __half2 *>(&v.x));
-                    const float2 hi = __half22float2(*reinterpret_cast<const __half2 *>(&v.y));
-                    dst[i] = make_float4(lo.x, lo.y, hi.x, hi.y);
-                }
+                for (int i = threadIdx.x; i < k4; i += blockDim.x)
+                    dst[i] = half4_to_float4(__ldcg(src + i));
                 continue;
             }
             const float4 *src = reinterpret_cast<const float4 *>(a.x + m * a.x_stride);

@@ -100,25 +100,33 @@ __device__ __forceinline__ float2 block_sum2(float2 v, float *red)
     return make_float2(s[0], s[1]);
 }
 
-/* The second half of layer_norm_shared, for a caller that took the per-thread sums itself:
- * sums = { s0, q0, s1, q1 } are this thread's sums of x - shift and of its square for each row.
- * The reduction's barriers also publish what the block stored into xs before it. */
-template <int M>
-__device__ __forceinline__ void layer_norm_finish(float *xs, int k, const float *w, const float *b,
-                                                  float *red, float (&sums)[4], float shift0,
-                                                  float shift1)
+/* Each row's mean and 1 / deviation from the block's per-thread sums = { s0, q0, s1, q1 } of
+ * x - shift and of its square (layer_norm_shared says why shifted). The reduction's barriers also
+ * publish what the block stored into shared memory before it. */
+__device__ __forceinline__ void layer_norm_stats(float (&sums)[4], float *red, int k, float shift0,
+                                                 float shift1, float (&mean)[2], float (&inv)[2])
 {
     block_sums<4>(sums, red);
     const float n = (float)k;
     const float m0 = sums[0] / n, m1 = sums[2] / n; /* means of the shifted rows */
     const float var0 = fmaxf(sums[1] / n - m0 * m0, 0.0f),
                 var1 = fmaxf(sums[3] / n - m1 * m1, 0.0f);
-    const float mean0 = shift0 + m0, mean1 = shift1 + m1;
-    const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
+    mean[0] = shift0 + m0, mean[1] = shift1 + m1;
+    inv[0] = 1.0f / sqrtf(var0 + 1e-5f), inv[1] = 1.0f / sqrtf(var1 + 1e-5f);
+}
+
+/* The second half of layer_norm_shared, for a caller that took the per-thread sums itself. */
+template <int M>
+__device__ __forceinline__ void layer_norm_finish(float *xs, int k, const float *w, const float *b,
+                                                  float *red, float (&sums)[4], float shift0,
+                                                  float shift1)
+{
+    float mean[2], inv[2];
+    layer_norm_stats(sums, red, k, shift0, shift1, mean, inv);
     for (int i = threadIdx.x; i < k; i += blockDim.x) {
-        xs[i] = (xs[i] - mean0) * inv0 * w[i] + b[i];
+        xs[i] = (xs[i] - mean[0]) * inv[0] * w[i] + b[i];
         if (M > 1)
-            xs[k + i] = (xs[k + i] - mean1) * inv1 * w[i] + b[i];
+            xs[k + i] = (xs[k + i] - mean[1]) * inv[1] * w[i] + b[i];
     }
     __syncthreads();
 }
@@ -170,6 +178,24 @@ __device__ __forceinline__ void softmax_groups_shared(float *xs, int k, int grou
     __syncthreads();
 }
 
+/* f * inv rounded to int8, packed little-endian into a word. */
+__device__ __forceinline__ unsigned int pack_int8x4(float4 f, float inv)
+{
+    const unsigned int b0 = (unsigned char)(signed char)__float2int_rn(f.x * inv);
+    const unsigned int b1 = (unsigned char)(signed char)__float2int_rn(f.y * inv);
+    const unsigned int b2 = (unsigned char)(signed char)__float2int_rn(f.z * inv);
+    const unsigned int b3 = (unsigned char)(signed char)__float2int_rn(f.w * inv);
+    return b0 | b1 << 8 | b2 << 16 | b3 << 24;
+}
+
+/* Four float16 values (8 bytes) as floats. */
+__device__ __forceinline__ float4 half4_to_float4(uint2 v)
+{
+    const float2 lo = __half22float2(*reinterpret_cast<const __half2 *>(&v.x));
+    const float2 hi = __half22float2(*reinterpret_cast<const __half2 *>(&v.y));
+    return make_float4(lo.x, lo.y, hi.x, hi.y);
+}
+
 /* Float4 i of a run of groups of 16 (four neighbouring lanes hold a group) to int8 with the
  * group's scale max|x| / 127. Every lane of the warp calls it (the max is shuffled among the
  * quad); `active` false: the lane takes part with zeros and stores nothing. The same bytes and
@@ -183,12 +209,7 @@ __device__ __forceinline__ void quantize_quad(float4 f, bool active, int i, unsi
     amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
     if (!active)
         return;
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    const unsigned int b0 = (unsigned char)(signed char)__float2int_rn(f.x * inv);
-    const unsigned int b1 = (unsigned char)(signed char)__float2int_rn(f.y * inv);
-    const unsigned int b2 = (unsigned char)(signed char)__float2int_rn(f.z * inv);
-    const unsigned int b3 = (unsigned char)(signed char)__float2int_rn(f.w * inv);
-    reinterpret_cast<unsigned int *>(q)[i] = b0 | b1 << 8 | b2 << 16 | b3 << 24;
+    reinterpret_cast<unsigned int *>(q)[i] = pack_int8x4(f, amax > 0.0f ? 127.0f / amax : 0.0f);
     if ((i & 3) == 0)
         scale[i >> 2] = amax / 127.0f;
 }
@@ -211,13 +232,8 @@ __device__ __forceinline__ void quantize_groups16(const float *x, int n, unsigne
         const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
         unsigned int w[4];
 #pragma unroll
-        for (int i = 0; i < 4; i++) {
-            const unsigned int b0 = (unsigned char)(signed char)__float2int_rn(f[i].x * inv);
-            const unsigned int b1 = (unsigned char)(signed char)__float2int_rn(f[i].y * inv);
-            const unsigned int b2 = (unsigned char)(signed char)__float2int_rn(f[i].z * inv);
-            const unsigned int b3 = (unsigned char)(signed char)__float2int_rn(f[i].w * inv);
-            w[i] = b0 | b1 << 8 | b2 << 16 | b3 << 24;
-        }
+        for (int i = 0; i < 4; i++)
+            w[i] = pack_int8x4(f[i], inv);
         reinterpret_cast<uint4 *>(q)[g] = make_uint4(w[0], w[1], w[2], w[3]);
         scale[g] = amax / 127.0f;
     }
@@ -231,13 +247,8 @@ __device__ __forceinline__ void
 layer_norm_quantize(const float *xs, int k, const float *w, const float *b, float *red,
                     float (&sums)[4], float shift0, float shift1, unsigned char *q, float *scale)
 {
-    block_sums<4>(sums, red);
-    const float n = (float)k;
-    const float m0 = sums[0] / n, m1 = sums[2] / n;
-    const float var0 = fmaxf(sums[1] / n - m0 * m0, 0.0f),
-                var1 = fmaxf(sums[3] / n - m1 * m1, 0.0f);
-    const float mean0 = shift0 + m0, mean1 = shift1 + m1;
-    const float inv0 = 1.0f / sqrtf(var0 + 1e-5f), inv1 = 1.0f / sqrtf(var1 + 1e-5f);
+    float mean[2], inv[2];
+    layer_norm_stats(sums, red, k, shift0, shift1, mean, inv);
     const int k4 = k / 4, n4 = M * k4;
     for (int base = 0; base < n4; base += blockDim.x) {
         const int i = base + threadIdx.x;
@@ -245,12 +256,12 @@ layer_norm_quantize(const float *xs, int k, const float *w, const float *b, floa
         float4 f = make_float4(0, 0, 0, 0);
         if (active) {
             const int row = i / k4, c = (i - row * k4) * 4;
-            const float mean = row ? mean1 : mean0, inv = row ? inv1 : inv0;
+            const float mr = mean[row], ir = inv[row];
             const float4 v = reinterpret_cast<const float4 *>(xs)[i];
-            f.x = (v.x - mean) * inv * w[c] + b[c];
-            f.y = (v.y - mean) * inv * w[c + 1] + b[c + 1];
-            f.z = (v.z - mean) * inv * w[c + 2] + b[c + 2];
-            f.w = (v.w - mean) * inv * w[c + 3] + b[c + 3];
+            f.x = (v.x - mr) * ir * w[c] + b[c];
+            f.y = (v.y - mr) * ir * w[c + 1] + b[c + 1];
+            f.z = (v.z - mr) * ir * w[c + 2] + b[c + 2];
+            f.w = (v.w - mr) * ir * w[c + 3] + b[c + 3];
         }
         quantize_quad(f, active, i, q, scale);
     }
